@@ -1,0 +1,159 @@
+"""Every error fastlive raises, in one tree.
+
+    FastLiveError
+    ├── DecodeError                 bytes from the socket that are not a valid frame
+    ├── WebError                    TikTok's web API answered badly or not at all
+    │   ├── UserNotFoundError       the @handle does not exist
+    │   ├── UserOfflineError        the user exists but is not live
+    │   ├── AgeRestrictedError      the room needs a logged-in session
+    │   └── RateLimitedError        TikTok answered 429
+    ├── SignAPIError                the sign server failed
+    │   ├── SignatureRateLimitError 429 from the sign server (carries retry_after)
+    │   ├── SignServerUnavailableError  the sign server could not be reached
+    │   └── SignatureMissingTokensError the answer lacked cookies or a websocket URL
+    ├── WebcastBlockedError         TikTok refused the websocket upgrade (not retried)
+    ├── ConnectError                the websocket could not be opened or died for good
+    └── AlreadyConnectedError       start() on a client that is already running
+
+Every message says what the user can do next.  Secrets never appear in them:
+messages are built from status codes, URLs without credentials and TikTok's
+own reason strings, never from cookies or API keys.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgeRestrictedError",
+    "AlreadyConnectedError",
+    "ConnectError",
+    "DecodeError",
+    "FastLiveError",
+    "RateLimitedError",
+    "SignAPIError",
+    "SignServerUnavailableError",
+    "SignatureMissingTokensError",
+    "SignatureRateLimitError",
+    "UserNotFoundError",
+    "UserOfflineError",
+    "WebError",
+    "WebcastBlockedError",
+]
+
+
+class FastLiveError(Exception):
+    """Base class of every error fastlive raises."""
+
+
+class DecodeError(FastLiveError, ValueError):
+    """Bytes that are not a valid push frame, batch or message.
+
+    Attributes:
+        offset: byte offset in the buffer being parsed where the problem was found.
+        reason: what was wrong, in a few words.
+        method: the message's method name, when the error is inside one message.
+    """
+
+    def __init__(self, reason: str, offset: int = 0, method: str | None = None) -> None:
+        self.reason = reason
+        self.offset = offset
+        self.method = method
+        where = f" in {method}" if method else ""
+        super().__init__(f"{reason} at offset {offset}{where}")
+
+    def __reduce__(self):  # keep pickling (multiprocessing, logging handlers) working
+        return (type(self), (self.reason, self.offset, self.method))
+
+
+class WebError(FastLiveError):
+    """TikTok's web API failed; ``status`` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class UserNotFoundError(WebError):
+    """The @handle does not exist (check the spelling, without the @ is fine)."""
+
+    def __init__(self, unique_id: str, message: str | None = None) -> None:
+        self.unique_id = unique_id
+        super().__init__(
+            message or f"TikTok user @{unique_id} does not exist: check the spelling of the handle"
+        )
+
+
+class UserOfflineError(WebError):
+    """The user exists but is not live now."""
+
+    def __init__(self, unique_id: str, message: str | None = None) -> None:
+        self.unique_id = unique_id
+        super().__init__(
+            message
+            or f"@{unique_id} is not live now: try again when the stream starts, "
+            "or use fastlive.Monitor to wait for it"
+        )
+
+
+class AgeRestrictedError(WebError):
+    """The room is age-restricted: only a logged-in session can see it."""
+
+
+class RateLimitedError(WebError):
+    """TikTok's web API answered 429; wait ``retry_after`` seconds (when known)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, status=429)
+
+
+class SignAPIError(FastLiveError):
+    """The sign server failed; ``status`` is its HTTP status when it answered."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class SignatureRateLimitError(SignAPIError):
+    """The sign server answered 429.
+
+    Attributes:
+        retry_after: seconds to wait before the next request.
+        reset_time: when the limit resets, as a Unix timestamp in seconds, if the server said.
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float, reset_time: float | None = None
+    ) -> None:
+        self.retry_after = retry_after
+        self.reset_time = reset_time
+        super().__init__(message, status=429)
+
+
+class SignServerUnavailableError(SignAPIError):
+    """The sign server could not be reached (down, wrong URL, network)."""
+
+
+class SignatureMissingTokensError(SignAPIError):
+    """The sign server answered 200 without what a connection needs."""
+
+
+class WebcastBlockedError(FastLiveError):
+    """TikTok refused the websocket upgrade (HTTP 200/400/415 instead of 101).
+
+    ``handshake_msg`` is TikTok's reason (header ``Handshake-Msg``) when given.
+    Retrying at once does not help.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, handshake_msg: str = "") -> None:
+        self.status = status
+        self.handshake_msg = handshake_msg
+        super().__init__(message)
+
+
+class ConnectError(FastLiveError):
+    """The websocket could not be opened, or died and could not be reopened."""
+
+
+class AlreadyConnectedError(FastLiveError):
+    """start() or connect() called on a client that is already connected."""

@@ -1,0 +1,73 @@
+"""Full protobuf decoding of webcast messages: the slow path behind ``BaseEvent.proto()``.
+
+The classes in ``webcast_pb2`` are generated from ``proto/webcast.proto`` (``python
+proto/generate.py``), which is built from the v3 schema dump (``python proto/build_schema.py``).
+The compiled decoder never uses them; they serve ``event.proto()``, the test factory and tests.
+"""
+
+from __future__ import annotations
+
+from google.protobuf.message import Message
+
+from fastlive.exceptions import DecodeError
+from fastlive.proto import webcast_pb2
+
+__all__ = ["ENVELOPE_TYPES", "LEGACY_METHODS", "message_class", "parse", "webcast_pb2"]
+
+ENVELOPE_TYPES = (
+    "WebcastPushFrame",
+    "PushHeader",
+    "ProtoMessageFetchResult",
+    "BaseProtoMessage",
+    "HeartBeatMessage",
+    "WebcastImEnterRoomMessage",
+)
+"""Frame and batch types, accepted by ``message_class`` and ``parse`` like method names."""
+
+LEGACY_METHODS = {
+    "RoomMessage": "WebcastRoomMessage",
+    "LinkMicMethod": "WebcastLinkMicMethod",
+}
+"""Method names without the ``Webcast`` prefix, seen in 2023 captures, and their schema."""
+
+
+def _classes() -> dict[str, type[Message]]:
+    out: dict[str, type[Message]] = {}
+    for name in webcast_pb2.DESCRIPTOR.message_types_by_name:
+        if name.startswith("Webcast") or name in ENVELOPE_TYPES:
+            out[name] = getattr(webcast_pb2, name)
+    for legacy, name in LEGACY_METHODS.items():
+        out[legacy] = out[name]
+    return out
+
+
+_CLASSES = _classes()
+
+
+def message_class(method: str) -> type[Message] | None:
+    """The generated class for a method name (or an envelope type name), None when unknown."""
+    return _CLASSES.get(method)
+
+
+def parse(method: str, payload: bytes) -> Message:
+    """Decode a message payload of ``method`` with the protobuf runtime.
+
+    Raises:
+        DecodeError: the method has no schema, or the payload does not parse (never a protobuf
+            exception). ``offset`` is 0: the runtime does not say where parsing failed.
+    """
+    cls = _CLASSES.get(method)
+    if cls is None:
+        raise DecodeError(f"no schema for method {method}", offset=0, method=method)
+    if not isinstance(payload, bytes | bytearray | memoryview):
+        raise TypeError(f"payload must be bytes, not {type(payload).__name__}")
+    message = cls()
+    try:
+        message.ParseFromString(bytes(payload))
+    except Exception as exc:  # upb raises message.DecodeError; the pure-Python runtime more
+        raise DecodeError(
+            f"payload does not parse as {method} ({type(exc).__name__}: {exc})",
+            offset=0,
+            method=method,
+        ) from None
+    return message
