@@ -39,8 +39,14 @@ def fetch_result(messages: list[tuple[str, bytes, int]], **fields) -> bytes:
     return result.SerializeToString()
 
 
-def push_frame(payload: bytes, *, log_id: int = 99, gzip_it: bool = True, header: bool = True,
-               payload_type: str = "msg") -> bytes:
+def push_frame(
+    payload: bytes,
+    *,
+    log_id: int = 99,
+    gzip_it: bool = True,
+    header: bool = True,
+    payload_type: str = "msg",
+) -> bytes:
     frame = pb.WebcastPushFrame(log_id=log_id, payload_encoding="pb", payload_type=payload_type)
     if gzip_it:
         payload = gzip.compress(payload)
@@ -78,7 +84,12 @@ def test_client_frames_parse_with_protobuf():
         fastlive.build_enter_room(ROOM, enter_unique_id=BIG_ID, cursor="c1")
     )
     join = pb.WebcastImEnterRoomMessage.FromString(frame.payload)
-    assert (join.room_id, join.enter_unique_id, join.cursor, join.live_id) == (ROOM, BIG_ID, "c1", 12)
+    assert (join.room_id, join.enter_unique_id, join.cursor, join.live_id) == (
+        ROOM,
+        BIG_ID,
+        "c1",
+        12,
+    )
     hb = pb.HeartBeatMessage.FromString(
         pb.WebcastPushFrame.FromString(fastlive.build_heartbeat(ROOM, 300)).payload
     )
@@ -93,6 +104,14 @@ def test_ack_echoes_unsigned_log_id():
     ack = fastlive.build_ack(batch.log_id, b"x")
     assert pb.WebcastPushFrame.FromString(ack).log_id == log_id - 2**64
     assert ack == fastlive.build_ack(log_id - 2**64, "x")
+
+
+def test_non_utf8_internal_ext_round_trips_into_the_ack():
+    ext = b"\x80\xffopaque\x00"  # the direct connection's internal_ext may be any bytes
+    body = pb.ProtoMessageFetchResult(need_ack=True)
+    body = body.SerializeToString() + b"\x2a" + bytes([len(ext)]) + ext  # field 5, raw bytes
+    batch = fastlive.decode(push_frame(body, log_id=5))
+    assert pb.WebcastPushFrame.FromString(fastlive.build_ack(5, batch.internal_ext)).payload == ext
 
 
 def test_builders_reject_out_of_range():
@@ -124,7 +143,10 @@ def test_batch_header_and_events(gzip_it, header):
     assert batch.need_ack and batch.is_first
     assert (batch.cursor, batch.internal_ext) == ("cur-1", "ext-1")
     assert (batch.fetch_interval, batch.now, batch.heartbeat_duration) == (
-        1000, 1_700_000_000_000, 10_000)
+        1000,
+        1_700_000_000_000,
+        10_000,
+    )
     assert batch.route_params == {"a": "1", "b": "two words"}
     assert batch.push_server == "wss://push.example.invalid/ws"
     [event] = batch.events
@@ -181,7 +203,9 @@ def _with_key(msg, key: str):
     ],
 )
 def test_social_split(key, cls):
-    event = fastlive.decode_message("WebcastSocialMessage", _with_key(pb.WebcastSocialMessage(), key))
+    event = fastlive.decode_message(
+        "WebcastSocialMessage", _with_key(pb.WebcastSocialMessage(), key)
+    )
     assert type(event) is cls
     assert isinstance(event, fastlive.SocialEvent)
     if key == "pm_mt_guidance_viewer_7_share":
@@ -190,8 +214,14 @@ def test_social_split(key, cls):
 
 @pytest.mark.parametrize(
     "action,cls",
-    [(1, fastlive.LivePauseEvent), (2, fastlive.LiveUnpauseEvent), (3, fastlive.LiveEndEvent),
-     (4, fastlive.LiveEndEvent), (0, fastlive.ControlEvent), (99, fastlive.ControlEvent)],
+    [
+        (1, fastlive.LivePauseEvent),
+        (2, fastlive.LiveUnpauseEvent),
+        (3, fastlive.LiveEndEvent),
+        (4, fastlive.LiveEndEvent),
+        (0, fastlive.ControlEvent),
+        (99, fastlive.ControlEvent),
+    ],
 )
 def test_control_actions(action, cls):
     event = fastlive.decode_message(
@@ -226,6 +256,12 @@ def test_every_mapped_method_has_its_class():
         event = fastlive.decode_message(method, b"")
         assert isinstance(event, cls), method
         assert event.method == method
+
+
+def test_legacy_method_names_without_prefix():
+    event = fastlive.decode_message("RoomMessage", b"")
+    assert type(event) is fastlive.RoomEvent
+    assert type(fastlive.decode_message("NoSuchThing", b"")) is fastlive.UnknownEvent
 
 
 def test_unknown_method_is_an_event_not_an_error():
@@ -287,13 +323,19 @@ def test_wrong_wire_type_and_bad_varint():
 
 def test_bad_message_inside_good_batch_costs_that_message_only():
     bad = chat_payload(2)[:-4]  # truncated
-    body = fetch_result([
-        ("WebcastChatMessage", chat_payload(1, "first"), 1),
-        ("WebcastChatMessage", bad, 2),
-        ("WebcastChatMessage", chat_payload(3, "third"), 3),
-    ])
+    body = fetch_result(
+        [
+            ("WebcastChatMessage", chat_payload(1, "first"), 1),
+            ("WebcastChatMessage", bad, 2),
+            ("WebcastChatMessage", chat_payload(3, "third"), 3),
+        ]
+    )
     events = fastlive.decode(push_frame(body)).events
-    assert [type(e).__name__ for e in events] == ["CommentEvent", "DecodeErrorEvent", "CommentEvent"]
+    assert [type(e).__name__ for e in events] == [
+        "CommentEvent",
+        "DecodeErrorEvent",
+        "CommentEvent",
+    ]
     assert events[0].comment == "first" and events[2].comment == "third"
     err = events[1]
     assert (err.method, err.msg_id, err.raw) == ("WebcastChatMessage", 2, bad)

@@ -162,6 +162,16 @@ cdef str _text(Reader* s):
         _fail("invalid UTF-8 in a string field", s.pos)
 
 
+cdef str read_opaque(Reader* r, int wt):
+    """An opaque token (cursor, internal_ext): bytes that are not UTF-8 survive as
+    surrogate escapes, so ``.encode("utf-8", "surrogateescape")`` gives them back."""
+    cdef Reader s
+    enter(r, wt, &s)
+    if s.end == s.pos:
+        return EMPTY
+    return PyUnicode_DecodeUTF8(<const char*>(s.buf + s.pos), s.end - s.pos, "surrogateescape")
+
+
 cdef inline Reader _reader(bytes data):
     cdef Reader r
     r.buf = <const uint8_t*>PyBytes_AS_STRING(data)
@@ -1359,6 +1369,10 @@ cdef object _decode_message(str method, bytes raw):
     cls = _GENERIC.get(method)
     if cls is not None:
         return _generic(raw, cls)
+    if not method.startswith("Webcast") and method:
+        # Older servers named some methods without the prefix ("RoomMessage", "LinkMicMethod").
+        return _decode_message("Webcast" + method, raw) if (
+            "Webcast" + method) in _CODES or ("Webcast" + method) in _GENERIC else _unknown(method, raw)
     return _unknown(method, raw)
 
 
@@ -1433,13 +1447,13 @@ cdef object _batch(Reader* r, uint64_t log_id, int64_t seq_id, str payload_type)
                 event = _with_msg_id(event, wrapper_id)
             events.append(event)
         elif f == 2:
-            cursor = read_str(r, w)
+            cursor = read_opaque(r, w)
         elif f == 3:
             fetch_interval = read_int(r, w)
         elif f == 4:
             now = read_int(r, w)
         elif f == 5:
-            internal_ext = read_str(r, w)
+            internal_ext = read_opaque(r, w)
         elif f == 7:  # route_params: map<string, string>
             enter(r, w, &s)
             key = value = EMPTY
@@ -1628,7 +1642,11 @@ def build_enter_room(room_id: int, *, enter_unique_id: int = 0, cursor: str = ""
 
 
 def build_ack(log_id: int, internal_ext) -> bytes:
-    """An ``ack`` frame: the received frame's ``log_id`` and the batch's ``internal_ext``."""
+    """An ``ack`` frame: the received frame's ``log_id`` and the batch's ``internal_ext``.
+
+    ``internal_ext`` as ``Batch`` holds it: the original bytes come back even when
+    they were not UTF-8 (the direct connection's may not be).
+    """
     if isinstance(internal_ext, str):
-        internal_ext = internal_ext.encode()
+        internal_ext = internal_ext.encode("utf-8", "surrogateescape")
     return _frame(_u64(log_id), b"ack", bytes(internal_ext))
