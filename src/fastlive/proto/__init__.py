@@ -7,6 +7,9 @@ The compiled decoder never uses them; they serve ``event.proto()``, the test fac
 
 from __future__ import annotations
 
+import struct
+
+from google.protobuf.message import Error as _ProtobufError
 from google.protobuf.message import Message
 
 from fastlive.exceptions import DecodeError
@@ -43,6 +46,18 @@ def _classes() -> dict[str, type[Message]]:
 
 _CLASSES = _classes()
 
+_PARSE_ERRORS = (
+    _ProtobufError,  # upb and the C++ runtime raise message.DecodeError
+    # The pure-Python runtime can also leak these on malformed input:
+    ValueError,
+    IndexError,
+    KeyError,
+    TypeError,
+    OverflowError,
+    RecursionError,
+    struct.error,
+)
+
 
 def message_class(method: str) -> type[Message] | None:
     """The generated class for a method name (or an envelope type name), None when unknown."""
@@ -64,7 +79,7 @@ def parse(method: str, payload: bytes) -> Message:
     message = cls()
     try:
         message.ParseFromString(bytes(payload))
-    except Exception as exc:  # upb raises message.DecodeError; the pure-Python runtime more
+    except _PARSE_ERRORS as exc:
         raise DecodeError(
             f"payload does not parse as {method} ({type(exc).__name__}: {exc})",
             offset=0,
