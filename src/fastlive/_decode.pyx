@@ -17,6 +17,9 @@ from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcmp
 
+cdef extern from "Python.h":
+    const Py_ssize_t PY_SSIZE_T_MAX
+
 import zlib
 
 from fastlive import events as _ev
@@ -1020,7 +1023,10 @@ cdef object _room_pin(bytes raw):
             _common(&r, w, &c)
         elif 2 <= f <= 6:  # chat, social, gift, member, like: exactly one is set
             enter(&r, w, &s)
-            pinned = _TABLE[_PINNED[f]](_slice(&s))
+            try:
+                pinned = _TABLE[_PINNED[f]](_slice(&s))
+            except DecodeError as exc:  # report the offset into this payload, not the pinned one
+                raise DecodeError(exc.reason, exc.offset + s.pos) from None
         elif f == 30:  # method
             pinned_method = read_str(&r, w)
         elif f == 31:  # pin_time
@@ -1485,9 +1491,12 @@ cdef object _with_msg_id(object event, int64_t msg_id):
 
 
 cdef bytes _inflate(bytes payload, Py_ssize_t limit):
+    if limit < 0:
+        raise ValueError("max_inflated_size must be zero or more")
     d = _decompressobj(31)  # gzip container
     try:
-        out = d.decompress(payload, limit + 1)
+        # one byte past the limit tells "too large" from "exactly the limit"
+        out = d.decompress(payload, limit + 1 if limit < PY_SSIZE_T_MAX else limit)
     except _zlib_error as exc:
         raise DecodeError(f"bad gzip payload ({exc})", 0) from None
     if len(out) > limit:
