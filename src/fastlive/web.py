@@ -22,7 +22,7 @@ import re
 import time
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -35,6 +35,9 @@ from fastlive.exceptions import (
     UserOfflineError,
     WebError,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["TikTokWeb", "normalize_unique_id"]
 
@@ -52,7 +55,7 @@ AGE_RESTRICTED_STATUS = 4003110
 ROOM_OFFLINE = 4
 """Room status 4: offline or ended (2 live, 3 paused)."""
 
-_SIGI_RE = re.compile(r'<script id="SIGI_STATE" type="application/json">(.*?)</script>', re.S)
+_SIGI_RE = re.compile(r'<script id="SIGI_STATE" type="application/json">(.*?)</script>', re.DOTALL)
 
 
 def normalize_unique_id(value: str) -> str:
@@ -67,8 +70,7 @@ def normalize_unique_id(value: str) -> str:
     elif "/@" in text:  # a URL without its scheme
         text = text.split("/@", 1)[1]
     text = text.lstrip("/")
-    if text.startswith("@"):
-        text = text[1:]
+    text = text.removeprefix("@")
     handle = re.split(r"[/?#]", text, maxsplit=1)[0].strip()
     if not handle:
         raise ValueError(
@@ -110,9 +112,7 @@ def make_http_client(settings: Settings, proxy: str | None = None) -> httpx.Asyn
         ImportError: a ``socks5://`` proxy without the ``fastlive[socks]`` extra.
     """
     try:
-        return httpx.AsyncClient(
-            proxy=proxy, timeout=settings.http_timeout, follow_redirects=True
-        )
+        return httpx.AsyncClient(proxy=proxy, timeout=settings.http_timeout, follow_redirects=True)
     except ImportError as exc:  # httpx lacks socksio
         raise ImportError(
             "SOCKS proxies need the optional socks support: pip install 'fastlive[socks]'"
@@ -258,7 +258,7 @@ class TikTokWeb:
         if self._owns_http:
             await self._http.aclose()
 
-    async def __aenter__(self) -> TikTokWeb:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
