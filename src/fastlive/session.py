@@ -248,7 +248,7 @@ class Session:
 def backoff(
     initial: float,
     factor: float,
-    max: float,  # noqa: A002  (the name reads best in keyword calls)
+    max: float,
     jitter: float = 0.5,
     *,
     rand: Callable[[], float] = random.random,

@@ -1,0 +1,933 @@
+"""``TikTokLiveClient``: one room, from a @handle to a stream of events.
+
+The client is the I/O shell around a :class:`fastlive.session.Session`: it
+resolves the room over HTTP (``fastlive.web``), gets a signed first batch and
+websocket URL (``fastlive.signer``), opens the websocket (the ``websockets``
+asyncio client), and runs the loop: feed each message to the session, write
+what the session wants sent, hand the events to callbacks and to
+``async for event in client.events()``.  It owns the clocks: the heartbeat,
+the stall watchdog and the reconnect backoff.
+
+Reconnection (on by default, ``Settings.reconnect``): a socket that closes
+without a stream end, or stays silent longer than ``Settings.stall_timeout``,
+is replaced by a new one from a fresh signature, after a jittered
+exponential backoff.  The session's ``msg_id`` window spans reconnects, so
+nothing already delivered is delivered again.  A stream end
+(``LiveEndEvent``), a blocked upgrade (``WebcastBlockedError``) or
+``disconnect()`` stops it.  Handler errors never stop it.
+
+    client = TikTokLiveClient("@someone")
+
+    @client.on(CommentEvent)             # TikTokLive style: callbacks, sync or async
+    async def on_comment(event: CommentEvent) -> None:
+        print(event.user.nickname, event.comment)
+
+    client.run()                         # blocks; uvloop when installed
+
+    async for event in TikTokLiveClient("@someone").events():   # fastlive style
+        ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import weakref
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+import httpx
+import msgspec
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from fastlive._config import Settings
+from fastlive.events import (
+    BaseEvent,
+    ClientEvent,
+    DisconnectEvent,
+    ErrorEvent,
+    ReconnectEvent,
+)
+from fastlive.exceptions import (
+    AlreadyConnectedError,
+    ConnectError,
+    RateLimitedError,
+    SignAPIError,
+    SignatureMissingTokensError,
+    SignatureRateLimitError,
+    UserOfflineError,
+    WebcastBlockedError,
+    WebError,
+)
+from fastlive.session import Session, backoff, parse_handshake_options
+from fastlive.signer import SignClient, SignedFetch
+from fastlive.web import TikTokWeb, make_http_client, normalize_unique_id, safe_url
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["DEFAULT_EVENT_QUEUE", "EventStream", "TikTokLiveClient"]
+
+logger = logging.getLogger("fastlive.client")
+
+DEFAULT_EVENT_QUEUE = 1024
+"""Events buffered per ``events()`` iterator before the reader waits for it."""
+
+BACKOFF_JITTER = 0.5
+"""Reconnect delays vary by +/- this fraction."""
+
+CLOSE_TIMEOUT = 2.0
+"""Longest wait for TikTok's answer to our close frame (it often sends none)."""
+
+# Upgrade statuses worth retrying (TikTok's own trouble); any other non-101 is a block.
+_RETRYABLE_UPGRADE = range(500, 600)
+
+# Cookies that carry a logged-in identity: kept off the websocket unless authenticate_ws.
+_SESSION_COOKIES = frozenset(
+    {
+        "sessionid",
+        "sessionid_ss",
+        "sid_tt",
+        "sid_guard",
+        "sid_ucp_v1",
+        "ssid_ucp_v1",
+        "uid_tt",
+        "uid_tt_ss",
+    }
+)
+
+Event = BaseEvent | ClientEvent
+Handler = Callable[[Any], Any]
+H = TypeVar("H", bound=Handler)
+
+_END = object()  # ends an EventStream
+
+
+class _Stop(Exception):
+    """Internal: the run loop stops without an error (stream over, disconnect)."""
+
+
+class EventStream:
+    """``async for`` over every event of a client, until it disconnects.
+
+    Made by :meth:`TikTokLiveClient.events`.  It is registered at once, so no
+    event is missed between ``start()`` and the first iteration.  When the
+    client is not running at the first iteration, the stream starts it (with
+    the keyword arguments given to ``events()``), stops it if the loop is
+    left early, and raises the error that ended the run, if any.  The buffer
+    is bounded: a consumer that falls behind slows the reader down (the
+    socket buffers, nothing is dropped).
+    """
+
+    def __init__(self, client: TikTokLiveClient, maxsize: int, start_kwargs: dict[str, Any]):
+        self._client = client
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
+        self._start_kwargs = start_kwargs
+        self._started = False
+        self._owns_client = False
+        self._finished = False
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> Event:
+        if self._finished:
+            raise StopAsyncIteration
+        if not self._started:
+            self._started = True
+            if not self._client.running:
+                self._owns_client = True
+                try:
+                    await self._client.start(**self._start_kwargs)
+                except BaseException:
+                    self._finish()
+                    raise
+        item = await self._queue.get()
+        if item is _END:
+            self._finish()
+            if self._owns_client:
+                await self._client._raise_run_error()
+            raise StopAsyncIteration
+        return item
+
+    async def aclose(self) -> None:
+        """Stop iterating; disconnect the client if this stream started it."""
+        if self._finished:
+            return
+        self._finish()
+        if self._owns_client and self._client.running:
+            await self._client.disconnect()
+
+    def _finish(self) -> None:
+        self._finished = True
+        self._client._streams.discard(self)
+        while not self._queue.empty():  # free a reader blocked on our full queue
+            self._queue.get_nowait()
+
+    async def _put(self, item: Any) -> None:
+        if not self._finished:
+            await self._queue.put(item)
+
+
+class TikTokLiveClient:
+    """Connect to one TikTok LIVE room and dispatch its events (TikTokLive-compatible).
+
+    Args:
+        unique_id: the host's @handle (``@`` and profile URLs are accepted).
+        room_id: connect to this room directly, skipping the handle lookup.
+        web_proxy: proxy URL (or ``httpx.Proxy``) for HTTP requests (web API and sign server).
+        ws_proxy: proxy URL (or ``httpx.Proxy``) for the websocket (http, https, socks5).
+        settings: a ``Settings``; the keyword overrides below are applied on top.
+        sign_api_key, sign_api_url, web_url, webcast_url: override those settings.
+        session_id, tt_target_idc: a logged-in TikTok session (cookies ``sessionid``,
+            ``tt-target-idc``), used for the web API.
+        authenticate_ws: also sign and open the websocket as that session (needed for
+            some rooms; shares your session id with the sign server).
+        web_kwargs: extra ``TikTokWeb`` arguments (``headers``, ``params``, ``cookies``).
+        ws_kwargs: extra ``websockets.asyncio.client.connect`` arguments.
+        http: an ``httpx.AsyncClient`` to share (the client then does not close it).
+        max_queue: events buffered per ``events()`` iterator.
+        logger: the ``logging.Logger`` to use (default ``fastlive.client``).
+    """
+
+    def __init__(
+        self,
+        unique_id: str | int,
+        *,
+        room_id: int | None = None,
+        web_proxy: str | httpx.Proxy | None = None,
+        ws_proxy: str | httpx.Proxy | None = None,
+        settings: Settings | None = None,
+        sign_api_key: str | None = None,
+        sign_api_url: str | None = None,
+        web_url: str | None = None,
+        webcast_url: str | None = None,
+        session_id: str | None = None,
+        tt_target_idc: str | None = None,
+        authenticate_ws: bool = False,
+        web_kwargs: dict[str, Any] | None = None,
+        ws_kwargs: dict[str, Any] | None = None,
+        http: httpx.AsyncClient | None = None,
+        max_queue: int = DEFAULT_EVENT_QUEUE,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        overrides = {
+            "sign_api_key": sign_api_key,
+            "sign_api_url": sign_api_url,
+            "web_url": web_url,
+            "webcast_url": webcast_url,
+        }
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        if settings is None:
+            settings = Settings.from_env(**overrides)
+        elif overrides:
+            for name in ("web_url", "webcast_url", "sign_api_url"):
+                if name in overrides:
+                    overrides[name] = overrides[name].rstrip("/")
+            settings = msgspec.structs.replace(settings, **overrides)
+        self._settings = settings
+        self._logger = logger or globals()["logger"]
+        self._unique_id = normalize_unique_id(str(unique_id))
+        self._room_id_override = room_id
+        self._room_id: int | None = int(room_id) if room_id else None
+        self._room_info: dict[str, Any] | None = None
+        self._gift_info: Any = None
+        self._session_id = session_id
+        self._tt_target_idc = tt_target_idc
+        self._authenticate_ws = authenticate_ws
+        self._ws_proxy = _proxy_url(ws_proxy)
+        self._ws_kwargs = dict(ws_kwargs or {})
+        self._max_queue = max_queue
+
+        self._owns_http = http is None
+        if http is not None and web_proxy is not None:
+            raise ValueError("pass the proxy to your own AsyncClient, or do not pass http=")
+        self._http = http or make_http_client(settings, _proxy_url(web_proxy))
+        self._web = TikTokWeb(settings, http=self._http, **dict(web_kwargs or {}))
+        if session_id:
+            self._web.set_session(session_id, tt_target_idc)
+        self._signer = SignClient(settings, self._http)
+
+        self._handlers: dict[type, list[Handler]] = {}
+        self._routes: dict[type, tuple[Handler, ...]] = {}
+        self._streams: weakref.WeakSet[EventStream] = weakref.WeakSet()
+        self._handler_tasks: set[asyncio.Task[Any]] = set()
+
+        self._task: asyncio.Task[None] | None = None
+        self._starting = False
+        self._run_error: BaseException | None = None
+        self._session: Session | None = None
+        self._ws: ClientConnection | None = None
+        self._stop: asyncio.Event | None = None
+        self._stalled = False
+        self._busy = False
+        self._last_rx = 0.0
+
+    # -- properties ----------------------------------------------------------
+
+    @property
+    def unique_id(self) -> str:
+        """The host's handle, normalized (no ``@``)."""
+        return self._unique_id
+
+    @property
+    def room_id(self) -> int | None:
+        """The room id, once known (given, or resolved by ``start()``)."""
+        return self._room_id
+
+    @property
+    def room_info(self) -> dict[str, Any] | None:
+        """Room info JSON, when ``start(fetch_room_info=True)`` fetched it."""
+        return self._room_info
+
+    @property
+    def gift_info(self) -> Any:
+        """The gift list, when ``start(fetch_gift_info=True)`` fetched it."""
+        return self._gift_info
+
+    @property
+    def connected(self) -> bool:
+        """True while a websocket to the room is open."""
+        return self._ws is not None
+
+    @property
+    def running(self) -> bool:
+        """True from ``start()`` until the final ``DisconnectEvent``."""
+        return self._starting or (self._task is not None and not self._task.done())
+
+    @property
+    def web(self) -> TikTokWeb:
+        """The web API helper (``client.web.fetch_room_info(room_id)`` and friends)."""
+        return self._web
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def logger(self) -> logging.Logger:
+        return self._logger
+
+    @property
+    def session(self) -> Session | None:
+        """The sans-I/O session of the current run (for diagnostics)."""
+        return self._session
+
+    # -- listeners -----------------------------------------------------------
+
+    @overload
+    def on(self, event: type, f: None = None) -> Callable[[H], H]: ...
+
+    @overload
+    def on(self, event: type, f: H) -> H: ...
+
+    def on(self, event: type, f: Handler | None = None) -> Any:
+        """Register ``f`` for ``event`` (and its subclasses); usable as ``@client.on(Event)``."""
+        if f is None:
+
+            def decorator(func: H) -> H:
+                self.add_listener(event, func)
+                return func
+
+            return decorator
+        self.add_listener(event, f)
+        return f
+
+    def add_listener(self, event: type, f: Handler) -> Handler:
+        """Call ``f(event)`` for every event of type ``event`` or a subclass; sync or async."""
+        if not isinstance(event, type):
+            raise TypeError(f"listen to an event class, not {event!r}")
+        if not callable(f):
+            raise TypeError(f"{f!r} is not callable")
+        self._handlers.setdefault(event, []).append(f)
+        self._routes.clear()
+        return f
+
+    def remove_listener(self, event: type, f: Handler) -> None:
+        """Remove one registration of ``f`` for ``event`` (``ValueError`` if absent)."""
+        handlers = self._handlers.get(event)
+        if not handlers or f not in handlers:
+            raise ValueError(f"{f!r} is not listening to {event.__name__}")
+        handlers.remove(f)
+        if not handlers:
+            del self._handlers[event]
+        self._routes.clear()
+
+    def remove_all_listeners(self, event: type | None = None) -> None:
+        """Remove every handler of ``event``, or of all events."""
+        if event is None:
+            self._handlers.clear()
+        else:
+            self._handlers.pop(event, None)
+        self._routes.clear()
+
+    def has_listener(self, event: type) -> bool:
+        """True when a handler is registered for exactly this event class."""
+        return bool(self._handlers.get(event))
+
+    def listeners(self, event: type) -> list[Handler]:
+        """The handlers registered for exactly this event class."""
+        return list(self._handlers.get(event, ()))
+
+    def events(self, *, max_queue: int | None = None, **start_kwargs: Any) -> EventStream:
+        """Iterate over every event until the client disconnects.
+
+        ``async for event in client.events(): ...`` starts the client if it is
+        not running (``start_kwargs`` go to ``start()``) and stops it when the
+        loop is left.  Iterators made while the client runs just observe it.
+        """
+        stream = EventStream(self, max_queue or self._max_queue, start_kwargs)
+        self._streams.add(stream)
+        return stream
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def start(
+        self,
+        *,
+        process_connect_events: bool = True,
+        fetch_room_info: bool = False,
+        fetch_gift_info: bool = False,
+        fetch_live_check: bool = True,
+        room_id: int | None = None,
+        compress_ws_events: bool = True,
+    ) -> asyncio.Task[None]:
+        """Resolve the room, sign, and start the connection in a task; return the task.
+
+        ``compress_ws_events`` is accepted for TikTokLive scripts; fastlive always asks
+        for gzip frames (they are inflated in compiled code, with a size bound).
+
+        Raises:
+            AlreadyConnectedError: this client is already running.
+            UserNotFoundError, UserOfflineError: the handle does not exist / is not live.
+            SignAPIError: the sign server refused (rate limits are waited out first).
+        """
+        if self.running:
+            raise AlreadyConnectedError(
+                "this client is already connected: call disconnect() first, "
+                "or make one client per room"
+            )
+        self._starting = True
+        try:
+            signed = await self._prepare(
+                room_id, fetch_room_info, fetch_gift_info, fetch_live_check
+            )
+        finally:
+            self._starting = False
+        self._session = Session(
+            self._room_id,
+            unique_id=self._unique_id,
+            dedup_window=self._settings.dedup_window,
+            max_inflated_size=self._settings.max_inflated_size,
+        )
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(self._session, signed, process_connect_events, fetch_live_check),
+            name=f"fastlive:{self._unique_id or self._room_id}",
+        )
+        return self._task
+
+    async def _prepare(
+        self,
+        room_id: int | None,
+        fetch_room_info: bool,
+        fetch_gift_info: bool,
+        fetch_live_check: bool,
+    ) -> SignedFetch:
+        """Everything before the websocket: room id, live check, room info, gifts, signature."""
+        self._run_error = None
+        self._stop = asyncio.Event()
+        room = room_id or self._room_id_override
+        if room:
+            self._room_id = int(room)
+        else:
+            self._room_id = int(await self._web.fetch_room_id(self._unique_id))
+        if fetch_live_check and not await self._web.fetch_is_live(room_id=self._room_id):
+            raise UserOfflineError(self._unique_id)
+        if fetch_room_info:
+            self._room_info = await self._web.fetch_room_info(self._room_id)
+        if fetch_gift_info:
+            self._gift_info = await self._web.fetch_gift_list()
+        return await self._sign(attempts=self._settings.reconnect_attempts)
+
+    async def connect(
+        self, callback: Callable[[], Any] | None = None, **start_kwargs: Any
+    ) -> asyncio.Task[None]:
+        """``start()``, then wait until the connection ends; return the finished task.
+
+        Raises what ``start()`` raises, and ``WebcastBlockedError`` /
+        ``ConnectError`` when the websocket is refused or lost for good.
+        """
+        task = await self.start(**start_kwargs)
+        if callback is not None:
+            result = callback()
+            if inspect.isawaitable(result):
+                await result
+        await self._wait(task)
+        return task
+
+    def run(self, **start_kwargs: Any) -> None:
+        """Connect and block until disconnected (uvloop when installed)."""
+        try:
+            import uvloop
+        except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
+            uvloop = None
+        if uvloop is not None:
+            uvloop.run(self._run_blocking(start_kwargs))
+        else:
+            asyncio.run(self._run_blocking(start_kwargs))
+
+    async def _run_blocking(self, start_kwargs: dict[str, Any]) -> None:
+        try:
+            await self.connect(**start_kwargs)
+        finally:
+            await self.disconnect()
+            await self.aclose()
+
+    async def disconnect(self, close_client: bool = False) -> None:
+        """Close the websocket, stop reconnecting, and wait for the final ``DisconnectEvent``.
+
+        Safe to call from a handler (it then does not wait for itself).
+        """
+        if self._stop is not None:
+            self._stop.set()
+        ws = self._ws
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await ws.close()
+        task = self._task
+        current = asyncio.current_task()
+        if task is not None and current is not task and current not in self._handler_tasks:
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(task)
+        if close_client:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Release the HTTP client (when this client made it)."""
+        if self.running:
+            await self.disconnect()
+        if self._owns_http:
+            await self._http.aclose()
+
+    close = aclose
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.disconnect()
+        await self.aclose()
+
+    async def is_live(self, unique_id: str | None = None) -> bool:
+        """Whether ``unique_id`` (default: this client's host) is live now."""
+        if unique_id is None and self._room_id:
+            room_id = self._room_id
+        else:
+            return await self._web.fetch_is_live(unique_id=unique_id or self._unique_id)
+        return await self._web.fetch_is_live(room_id=room_id)
+
+    # -- the run loop -----------------------------------------------------------
+
+    async def _wait(self, task: asyncio.Task[None]) -> None:
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.done():  # we were cancelled, not the task: stop it
+                await self.disconnect()
+            raise
+
+    async def _raise_run_error(self) -> None:
+        if self._task is not None:
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(self._task)
+        if self._run_error is not None:
+            raise self._run_error
+
+    async def _sign(self, attempts: int) -> SignedFetch:
+        """Fetch a signature, waiting out rate limits (``retry_after``) up to ``attempts`` times."""
+        tries = 0
+        while True:
+            try:
+                return await self._signer.fetch(
+                    self._room_id,
+                    user_agent=self._web.user_agent,
+                    session_id=self._session_id if self._authenticate_ws else None,
+                    tt_target_idc=self._tt_target_idc if self._authenticate_ws else None,
+                    allow_authenticated=self._authenticate_ws,
+                )
+            except SignatureRateLimitError as exc:
+                tries += 1
+                if tries > attempts or self._stopping:
+                    raise
+                self._logger.warning(
+                    "sign server rate limit for room %s: retrying in %.1f s",
+                    self._room_id,
+                    exc.retry_after,
+                )
+                await self._sleep(exc.retry_after)
+
+    @property
+    def _stopping(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
+
+    async def _sleep(self, delay: float) -> None:
+        """Sleep ``delay`` seconds, or less if ``disconnect()`` is called."""
+        assert self._stop is not None
+        with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), max(delay, 0.0))
+
+    async def _run(
+        self,
+        session: Session,
+        signed: SignedFetch | None,
+        process_connect_events: bool,
+        fetch_live_check: bool,
+    ) -> None:
+        settings = self._settings
+        delays = self._new_backoff()
+        attempt = 0
+        code: int | None = None
+        reason = ""
+        try:
+            while True:
+                wait: float | None = None
+                served = False
+                try:
+                    if self._stopping:
+                        reason = "disconnect() called"
+                        raise _Stop
+                    if signed is None:
+                        if fetch_live_check and not await self._web.fetch_is_live(
+                            room_id=self._room_id
+                        ):
+                            reason = "the stream is no longer live"
+                            raise _Stop
+                        signed = await self._sign(attempts=0)
+                    served = True
+                    code, reason = await self._serve(session, signed, process_connect_events)
+                except (_Stop, WebcastBlockedError):
+                    raise
+                except SignatureRateLimitError as exc:
+                    wait, reason = exc.retry_after, f"sign server rate limit ({exc})"
+                except SignAPIError as exc:
+                    if not _retryable_sign_error(exc):
+                        raise  # a refusal (bad key, plan): retrying will not help
+                    reason = f"sign server failed ({exc})"
+                except RateLimitedError as exc:
+                    wait, reason = exc.retry_after, f"TikTok rate limit ({exc})"
+                except WebError as exc:
+                    reason = f"live check failed ({exc})"
+                except (ConnectError, ConnectionClosed, InvalidHandshake, OSError) as exc:
+                    reason = _describe(exc)
+                except (TimeoutError, asyncio.TimeoutError):
+                    reason = "websocket connect timed out"
+                signed = None
+                if session.ended:
+                    reason = reason or "the stream ended"
+                    break
+                if self._stopping:
+                    reason = "disconnect() called"
+                    break
+                if served and session.batches_received:  # that socket worked: start over
+                    attempt, delays = 0, self._new_backoff()
+                if not settings.reconnect:
+                    break
+                attempt += 1
+                if attempt > settings.reconnect_attempts:
+                    raise ConnectError(
+                        f"gave up on room {self._room_id} after {settings.reconnect_attempts} "
+                        f"reconnect attempts (last: {reason}); raise Settings.reconnect_attempts "
+                        "or check your network and sign server"
+                    )
+                delay = wait if wait is not None else next(delays)
+                self._logger.warning(
+                    "room %s: %s; reconnecting in %.2f s (attempt %d of %d)",
+                    self._room_id,
+                    reason,
+                    delay,
+                    attempt,
+                    settings.reconnect_attempts,
+                )
+                await self._emit(ReconnectEvent(attempt=attempt, delay=delay, reason=reason))
+                await self._sleep(delay)
+                if self._stopping:
+                    reason = "disconnect() called"
+                    break
+        except _Stop:
+            pass
+        except asyncio.CancelledError:
+            reason = reason or "cancelled"
+            raise
+        except BaseException as exc:
+            self._run_error = exc
+            reason = str(exc)
+            self._logger.error("room %s: connection failed: %s", self._room_id, exc)
+            await self._emit(ErrorEvent(error=repr(exc), source="connection", exception=exc))
+            raise
+        finally:
+            self._ws = None
+            with contextlib.suppress(BaseException):
+                await self._finish(code, reason)
+
+    async def _finish(self, code: int | None, reason: str) -> None:
+        """Dispatch the final ``DisconnectEvent``, let async handlers finish, end streams."""
+        await self._emit(DisconnectEvent(code=code, reason=reason))
+        current = asyncio.current_task()
+        pending = [t for t in self._handler_tasks if t is not current and not t.done()]
+        if pending:
+            await asyncio.wait(pending)
+        for stream in list(self._streams):
+            await stream._put(_END)
+
+    def _new_backoff(self) -> Iterator[float]:
+        s = self._settings
+        return backoff(s.backoff_initial, s.backoff_factor, s.backoff_max, BACKOFF_JITTER)
+
+    async def _serve(
+        self, session: Session, signed: SignedFetch, process_initial: bool
+    ) -> tuple[int | None, str]:
+        """Open one websocket and pump it until it closes; return (close code, reason)."""
+        settings = self._settings
+        headers = {"User-Agent": signed.user_agent or self._web.user_agent}
+        cookie = self._cookie_header(signed)
+        if cookie:
+            headers["Cookie"] = cookie
+        options: dict[str, Any] = {
+            "additional_headers": headers,
+            "user_agent_header": None,
+            "ping_interval": None,
+            "ping_timeout": None,
+            "open_timeout": settings.ws_connect_timeout,
+            "close_timeout": min(settings.ws_connect_timeout, CLOSE_TIMEOUT),
+            "max_size": settings.max_inflated_size,
+            "compression": None,
+        }
+        if self._ws_proxy is not None:
+            options["proxy"] = self._ws_proxy
+        options["logger"] = _NoDebugLogger(logging.getLogger("websockets.client"), {})
+        options.update(self._ws_kwargs)
+        target = safe_url(signed.ws_url)  # the query carries signatures: never logged
+        self._logger.debug("room %s: opening websocket to %s", self._room_id, target)
+        try:
+            ws = await connect(signed.ws_url, **options)
+        except InvalidStatus as exc:
+            raise _upgrade_error(exc, target) from None
+
+        loop = asyncio.get_running_loop()
+        self._ws = ws
+        self._stalled = False
+        self._busy = False
+        timer: asyncio.Task[None] | None = None
+        try:
+            handshake = parse_handshake_options(ws.response.headers.get("Handshake-Options", ""))
+            interval = (
+                _positive_float(handshake.get("ping-interval")) or settings.heartbeat_interval
+            )
+            self._logger.info("room %s: connected (heartbeat every %g s)", self._room_id, interval)
+            session.opened()
+            if process_initial and signed.batch is not None:
+                session.receive_initial(signed.batch)
+            await _send(ws, session.data_to_send())
+            self._last_rx = loop.time()
+            timer = loop.create_task(self._keepalive(ws, session, interval))
+            for event in session.events_received():
+                await self._emit(event)
+            if session.ended:
+                return None, "the stream ended"
+            async for data in ws:
+                self._busy = True
+                session.receive(data if type(data) is bytes else bytes(data, "utf-8"))
+                frames = session.data_to_send()
+                if frames:
+                    await _send(ws, frames)
+                for event in session.events_received():
+                    await self._emit(event)
+                if session.ended:
+                    return None, "the stream ended"
+                self._last_rx = loop.time()  # silence counts from when we wait again
+                self._busy = False
+            return ws.close_code, _close_reason(ws, self._stalled, settings.stall_timeout)
+        except ConnectionClosed:
+            return ws.close_code, _close_reason(ws, self._stalled, settings.stall_timeout)
+        finally:
+            self._ws = None
+            session.closed()
+            if timer is not None:
+                timer.cancel()
+                with contextlib.suppress(BaseException):
+                    await timer
+            if self._stalled:
+                ws.transport.abort()
+            else:
+                with contextlib.suppress(Exception):
+                    await ws.close()
+
+    async def _keepalive(self, ws: ClientConnection, session: Session, interval: float) -> None:
+        """Send heartbeats every ``interval`` s; abort the socket after ``stall_timeout`` s silent.
+
+        Silence counts only while the reader waits on the socket: a slow handler or a full
+        ``events()`` queue is not a stall.
+        """
+        loop = asyncio.get_running_loop()
+        stall = self._settings.stall_timeout
+        next_hb = loop.time()
+        try:
+            while True:
+                now = loop.time()
+                stall_at = now + stall if self._busy else self._last_rx + stall
+                if now >= stall_at:
+                    self._stalled = True
+                    self._logger.warning(
+                        "room %s: no data for %g s, dropping the socket", self._room_id, stall
+                    )
+                    ws.transport.abort()
+                    return
+                if now >= next_hb:
+                    session.heartbeat()
+                    await _send(ws, session.data_to_send())
+                    next_hb = now + interval
+                await asyncio.sleep(max(min(next_hb, stall_at) - loop.time(), 0))
+        except ConnectionClosed:
+            return
+
+    def _cookie_header(self, signed: SignedFetch) -> str:
+        """The websocket ``Cookie`` header: the web jar plus the signer's cookies."""
+        jar: dict[str, str] = {}
+        cookies = self._web.cookies
+        items = cookies.items() if hasattr(cookies, "items") else cookies
+        for name, value in items:
+            jar[name] = value
+        jar.update(signed.cookies or {})
+        if not self._authenticate_ws:
+            for name in _SESSION_COOKIES:
+                jar.pop(name, None)
+        return "; ".join(f"{name}={value}" for name, value in jar.items() if value is not None)
+
+    # -- dispatch ------------------------------------------------------------
+
+    def _route(self, cls: type) -> tuple[Handler, ...]:
+        handlers: list[Handler] = []
+        for base in cls.__mro__:
+            handlers.extend(self._handlers.get(base, ()))
+        route = tuple(handlers)
+        self._routes[cls] = route
+        return route
+
+    async def _emit(self, event: Any) -> None:
+        """Hand one event to its handlers (by MRO) and to every ``events()`` iterator."""
+        cls = type(event)
+        route = self._routes.get(cls)
+        if route is None:
+            route = self._route(cls)
+        for handler in route:
+            try:
+                result = handler(event)
+            except Exception as exc:  # noqa: BLE001  (user code: any error is reported)
+                await self._handler_failed(handler, event, exc)
+                continue
+            if inspect.isawaitable(result):
+                task = asyncio.ensure_future(self._await_handler(handler, event, result))
+                self._handler_tasks.add(task)
+                task.add_done_callback(self._handler_tasks.discard)
+        if self._streams:
+            for stream in list(self._streams):
+                await stream._put(event)
+
+    async def _await_handler(self, handler: Handler, event: Any, result: Awaitable[Any]) -> None:
+        try:
+            await result
+        except Exception as exc:  # noqa: BLE001  (user code: any error is reported)
+            await self._handler_failed(handler, event, exc)
+
+    async def _handler_failed(self, handler: Handler, event: Any, exc: Exception) -> None:
+        name = getattr(handler, "__qualname__", None) or repr(handler)
+        self._logger.error(
+            "handler %s raised on %s", name, type(event).__name__, exc_info=(type(exc), exc, None)
+        )
+        if isinstance(event, ErrorEvent) and event.source == "handler":
+            return  # an ErrorEvent handler that fails is only logged
+        await self._emit(ErrorEvent(error=repr(exc), source="handler", exception=exc))
+
+
+# -- helpers ------------------------------------------------------------------
+
+
+class _NoDebugLogger(logging.LoggerAdapter):
+    """websockets' DEBUG log prints the upgrade headers, cookies included: keep it off."""
+
+    def isEnabledFor(self, level: int) -> bool:
+        return level > logging.DEBUG and self.logger.isEnabledFor(level)
+
+
+async def _send(ws: ClientConnection, frames: list[bytes]) -> None:
+    """Write frames; a socket already closing is not an error (its buffered input still
+    has to be read, so the reader, not the writer, notices the end)."""
+    try:
+        for frame in frames:
+            await ws.send(frame)
+    except ConnectionClosed:
+        pass
+
+
+def _retryable_sign_error(exc: SignAPIError) -> bool:
+    """Sign server trouble that may pass (5xx, unreachable, a 200 missing its tokens)."""
+    if isinstance(exc, SignatureMissingTokensError):
+        return True
+    return exc.status is None or exc.status >= 500
+
+
+def _proxy_url(proxy: str | httpx.Proxy | None) -> str | None:
+    """A proxy URL string from a string or an ``httpx.Proxy`` (credentials kept)."""
+    if proxy is None or isinstance(proxy, str):
+        return proxy
+    url = proxy.url
+    if proxy.auth:
+        user, password = proxy.auth
+        url = url.copy_with(username=user, password=password)
+    return str(url)
+
+
+def _positive_float(value: str | None) -> float | None:
+    try:
+        number = float(value) if value else None
+    except ValueError:
+        return None
+    return number if number and number > 0 else None
+
+
+def _upgrade_error(exc: InvalidStatus, target: str) -> Exception:
+    """Map a refused websocket upgrade to a fastlive error."""
+    response = exc.response
+    status = response.status_code
+    message = response.headers.get("Handshake-Msg", "")
+    if status in _RETRYABLE_UPGRADE:
+        return ConnectError(f"websocket upgrade to {target} failed with HTTP {status}")
+    why = f'"{message}"' if message else "no reason given"
+    return WebcastBlockedError(
+        f"TikTok refused the websocket with HTTP {status} ({why}): the client was likely "
+        "detected or the signature is bad; retrying at once will not help, try another "
+        "sign server, session or network",
+        status=status,
+        handshake_msg=message,
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionClosed):
+        rcvd = exc.rcvd
+        if rcvd is not None:
+            return f"socket closed by the server (code {rcvd.code})"
+        return "socket lost without a close frame"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _close_reason(ws: ClientConnection, stalled: bool, stall_timeout: float) -> str:
+    if stalled:
+        return f"no data for {stall_timeout:g} s (stalled)"
+    code = ws.close_code
+    if code is None or code == 1006:
+        return "socket lost without a close frame"
+    return f"socket closed by the server (code {code})"

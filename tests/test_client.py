@@ -1,0 +1,704 @@
+"""TikTokLiveClient end to end against ``FakeTikTok`` on loopback: web API, sign server
+and push websocket are real local servers; nothing in fastlive is mocked."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from fastlive.client import TikTokLiveClient
+from fastlive.events import (
+    BaseEvent,
+    ClientEvent,
+    CommentEvent,
+    ConnectEvent,
+    ControlEvent,
+    DisconnectEvent,
+    EmoteChatEvent,
+    EnvelopeEvent,
+    ErrorEvent,
+    FollowEvent,
+    GiftEvent,
+    JoinEvent,
+    LikeEvent,
+    LiveEndEvent,
+    LivePauseEvent,
+    ReconnectEvent,
+    RoomUserSeqEvent,
+    ShareEvent,
+    SocialEvent,
+)
+from fastlive.exceptions import (
+    AlreadyConnectedError,
+    ConnectError,
+    SignAPIError,
+    UserNotFoundError,
+    UserOfflineError,
+    WebcastBlockedError,
+)
+from fastlive.testing import (
+    FakeTikTok,
+    chat,
+    control,
+    emote_chat,
+    envelope,
+    gift,
+    like,
+    make_user,
+    member,
+    room_user_seq,
+    social_follow,
+    social_share,
+)
+
+ROOM = 7_400_000_000_000_000_777
+FAST = {
+    "heartbeat_interval": 0.05,
+    "stall_timeout": 2.0,
+    "backoff_initial": 0.01,
+    "backoff_max": 0.05,
+    "reconnect_attempts": 5,
+}
+
+
+def m(method: str, payload_fn, msg_id: int, *args, **kwargs) -> tuple[str, bytes, int]:
+    return (method, payload_fn(*args, msg_id=msg_id, room_id=ROOM, **kwargs), msg_id)
+
+
+def comments(first: int, n: int) -> list[list[tuple[str, bytes, int]]]:
+    """``n`` frames of one comment each, msg ids ``first``, ``first + 1``..."""
+    return [[m("WebcastChatMessage", chat, first + i, f"c{first + i}")] for i in range(n)]
+
+
+def every_kind() -> list[list[tuple[str, bytes, int]]]:
+    """Frames with every common event type, a gift streak and a pause."""
+    bob = make_user(7_300_000_000_000_000_555, "Bob Builder", "bob.builder")
+    return [
+        [m("WebcastChatMessage", chat, 1, "hello", user=bob)],
+        [m("WebcastMemberMessage", member, 2), m("WebcastLikeMessage", like, 3, count=5)],
+        [m("WebcastGiftMessage", gift, 4, repeat_count=1, repeat_end=0, user=bob)],
+        [m("WebcastGiftMessage", gift, 5, repeat_count=3, repeat_end=1, user=bob)],
+        [m("WebcastSocialMessage", social_follow, 6), m("WebcastSocialMessage", social_share, 7)],
+        [m("WebcastRoomUserSeqMessage", room_user_seq, 8, total=42)],
+        [m("WebcastEmoteChatMessage", emote_chat, 9), m("WebcastEnvelopeMessage", envelope, 10)],
+        [m("WebcastControlMessage", control, 11, 1)],  # a pause, not an end
+        [m("WebcastChatMessage", chat, 12, "bye")],
+    ]
+
+
+@pytest.fixture
+async def fake():
+    async with FakeTikTok() as server:
+        yield server
+
+
+def make_client(fake: FakeTikTok, handle: str = "alice", **kwargs) -> TikTokLiveClient:
+    settings = fake.settings(**{**FAST, **kwargs.pop("settings", {})})
+    return TikTokLiveClient(handle, settings=settings, **kwargs)
+
+
+# -- the main scenario, on both loops --------------------------------------------------------
+
+
+async def full_stream_scenario() -> dict:
+    """A room from @handle to LiveEndEvent; returns what handlers and events() saw."""
+    async with FakeTikTok() as fake:
+        fake.add_room(
+            "alice",
+            room_id=ROOM,
+            frames=every_kind(),
+            initial=every_kind()[0],  # the backlog overlaps frame 1
+            ends=True,
+            interval=0.03,
+        )
+        client = make_client(fake, "@alice")
+        seen: dict[type, list] = {}
+
+        def record(kind):
+            def handler(event):
+                seen.setdefault(kind, []).append(event)
+
+            return handler
+
+        async def on_comment(event: CommentEvent) -> None:  # an async handler
+            await asyncio.sleep(0)
+            seen.setdefault("async comment", []).append(event.comment)
+
+        for kind in (
+            BaseEvent,
+            ClientEvent,
+            CommentEvent,
+            GiftEvent,
+            LikeEvent,
+            JoinEvent,
+            SocialEvent,
+            FollowEvent,
+            ShareEvent,
+            RoomUserSeqEvent,
+            ControlEvent,
+            LiveEndEvent,
+            ConnectEvent,
+            DisconnectEvent,
+        ):
+            client.add_listener(kind, record(kind))
+        client.on(CommentEvent)(on_comment)
+
+        streamed: list = []
+
+        async def consume() -> None:
+            async for event in client.events():
+                streamed.append(event)
+
+        consumer = asyncio.ensure_future(consume())  # observes: connect() starts the client
+        task = await client.connect(fetch_room_info=True, fetch_gift_info=True)
+        await asyncio.wait_for(consumer, 2)
+        result = {
+            "seen": seen,
+            "streamed": streamed,
+            "task": task,
+            "client": client,
+            "acks": fake.acks(ROOM),
+            "heartbeats": fake.heartbeats(ROOM),
+            "received": list(fake.ws_received),
+            "connections": list(fake.ws_connections),
+            "loop": type(asyncio.get_running_loop()).__module__,
+        }
+        await client.aclose()
+        return result
+
+
+def check_full_stream(result: dict) -> None:
+    seen, streamed = result["seen"], result["streamed"]
+    client: TikTokLiveClient = result["client"]
+    assert result["task"].done() and result["task"].exception() is None
+
+    # events(): ConnectEvent first, DisconnectEvent last, every message once, in order
+    assert isinstance(streamed[0], ConnectEvent)
+    assert streamed[0] == ConnectEvent(unique_id="alice", room_id=ROOM)
+    assert isinstance(streamed[-1], DisconnectEvent)
+    assert isinstance(streamed[-2], LiveEndEvent)
+    ids = [e.msg_id for e in streamed if isinstance(e, BaseEvent)]
+    assert ids[:-1] == list(range(1, 13))  # then the fake's own stream-end message
+    assert len(set(ids)) == len(ids)
+
+    # handlers: by MRO, sync and async
+    assert [e.msg_id for e in seen[BaseEvent]] == ids
+    assert [type(e) for e in seen[ClientEvent]] == [ConnectEvent, DisconnectEvent]
+    assert [e.comment for e in seen[CommentEvent]] == ["hello", "bye"]
+    assert seen["async comment"] == ["hello", "bye"]
+    assert seen[CommentEvent][0].user.nickname == "Bob Builder"
+    gifts = seen[GiftEvent]
+    assert [(g.repeat_count, g.streaking) for g in gifts] == [(1, True), (3, False)]
+    assert gifts[1].gift.name == "Rose" and gifts[1].user.unique_id == "bob.builder"
+    assert seen[LikeEvent][0].count == 5
+    assert len(seen[JoinEvent]) == 1
+    assert [type(e) for e in seen[SocialEvent]] == [FollowEvent, ShareEvent]
+    assert len(seen[FollowEvent]) == 1 and len(seen[ShareEvent]) == 1
+    assert seen[RoomUserSeqEvent][0].total == 42
+    assert [type(e) for e in seen[ControlEvent]] == [LivePauseEvent, LiveEndEvent]
+    assert len(seen[LiveEndEvent]) == 1
+    kinds = Counter(type(e) for e in streamed)
+    assert kinds[EmoteChatEvent] == 1 and kinds[EnvelopeEvent] == 1
+    assert kinds[ConnectEvent] == 1 and kinds[DisconnectEvent] == 1
+
+    # properties
+    assert client.room_id == ROOM and client.unique_id == "alice"
+    assert client.room_info["id"] == ROOM
+    assert any(g["name"] == "Rose" for g in client.gift_info)
+    assert not client.connected and not client.running
+
+    # the wire: join first, acks carry the right log_id/internal_ext, heartbeats count up
+    [conn] = result["connections"]
+    received = result["received"]
+    assert received[0].kind == "im_enter_room" and received[0].room_id == ROOM
+    acks = result["acks"]
+    assert len(acks) >= len(every_kind()) - 1  # the ack of the final frame may meet the close
+    for ack in acks:
+        assert conn.sent_log_ids[ack.log_id] == ack.internal_ext
+    assert len({a.log_id for a in acks}) == len(acks)
+    seqs = [hb.seq for hb in result["heartbeats"]]
+    assert len(seqs) >= 2 and seqs == list(range(1, len(seqs) + 1))
+    assert all(hb.room_id == ROOM for hb in result["heartbeats"])
+    # the websocket presented the signed user agent and the signer's cookies
+    assert conn.headers["user-agent"] == client.web.user_agent
+    assert "ttwid" in conn.cookies and "tt-target-idc" in conn.cookies
+
+
+async def test_full_stream_on_asyncio():
+    check_full_stream(await full_stream_scenario())
+
+
+def test_full_stream_on_uvloop():
+    uvloop = pytest.importorskip("uvloop")
+    result = uvloop.run(full_stream_scenario())
+    assert result["loop"].startswith("uvloop")
+    check_full_stream(result)
+
+
+def test_run_blocks_until_the_end_on_uvloop():
+    pytest.importorskip("uvloop")
+    got: list = []
+    with fake_in_thread(alice={"room_id": ROOM, "frames": comments(1, 3), "ends": True}) as fake:
+        client = make_client(fake)
+        client.on(CommentEvent)(lambda e: got.append(e.comment))
+        client.on(ConnectEvent)(lambda e: got.append(type(asyncio.get_running_loop()).__module__))
+        client.run()
+    assert got[0].startswith("uvloop")
+    assert got[1:] == ["c1", "c2", "c3"]
+
+
+@contextlib.contextmanager
+def fake_in_thread(**rooms) -> Iterator[FakeTikTok]:
+    """A FakeTikTok on its own loop and thread, for a client that blocks in ``run()``."""
+    ready, stop = threading.Event(), threading.Event()
+    holder: dict = {}
+
+    async def serve() -> None:
+        async with FakeTikTok() as fake:
+            for unique_id, options in rooms.items():
+                fake.add_room(unique_id, **options)
+            holder["fake"] = fake
+            ready.set()
+            while not stop.is_set():
+                await asyncio.sleep(0.01)
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),))
+    thread.start()
+    try:
+        assert ready.wait(5), "the fake did not start"
+        yield holder["fake"]
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+# -- reconnection ------------------------------------------------------------------------------
+
+
+async def test_reconnects_after_a_drop_without_losing_or_repeating(fake: FakeTikTok):
+    fake.add_room(
+        "alice",
+        room_id=ROOM,
+        frames=comments(1, 10),
+        initial=[m("WebcastChatMessage", chat, 1, "c1")],
+        drop_after=4,  # abort the socket (1006) after 4 frames...
+        resend=2,  # ...and re-send the last 2 on the next connection
+        ends=True,
+        interval=0.02,
+    )
+    client = make_client(fake)
+    got: list = []
+    reconnects: list = []
+    client.on(CommentEvent)(lambda e: got.append(e.msg_id))
+    client.on(ReconnectEvent)(reconnects.append)
+    await client.connect()
+    assert got == list(range(1, 11))
+    assert len(fake.ws_connections) == 2
+    assert fake.ws_connections[0].fault == "drop"
+    assert len(fake.requests_to("/webcast/fetch")) == 2  # a fresh signature
+    [event] = reconnects
+    assert event.attempt == 1 and 0 < event.delay <= FAST["backoff_max"] * 1.5
+    assert "without a close frame" in event.reason
+    # the second socket joined again, with heartbeats counted from 1
+    joins = fake.received("im_enter_room", ROOM)
+    assert [j.connection for j in joins] == [0, 1]
+    second = [hb.seq for hb in fake.heartbeats(ROOM) if hb.connection == 1]
+    assert second[:1] == [1]
+
+
+async def test_a_stalled_socket_is_replaced(fake: FakeTikTok):
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 6), stall_after=2, ends=True)
+    client = make_client(fake, settings={"stall_timeout": 0.3})
+    got: list = []
+    reconnects: list = []
+    client.on(CommentEvent)(lambda e: got.append(e.msg_id))
+    client.on(ReconnectEvent)(reconnects.append)
+    started = time.monotonic()
+    await client.connect()
+    assert got == list(range(1, 7))
+    assert [r.reason for r in reconnects] == ["no data for 0.3 s (stalled)"]
+    assert fake.ws_connections[0].fault == "stall"
+    assert time.monotonic() - started < 5
+
+
+async def test_sign_rate_limit_waits_retry_after_then_connects(fake: FakeTikTok):
+    fake.add_room(
+        "alice", room_id=ROOM, frames=comments(1, 2), ends=True, sign_rate_limit=1, retry_after=0.3
+    )
+    client = make_client(fake)
+    got: list = []
+    client.on(CommentEvent)(lambda e: got.append(e.msg_id))
+    await client.connect()
+    assert got == [1, 2]
+    first, second = fake.requests_to("/webcast/fetch")
+    assert second.at - first.at >= 0.28
+
+
+async def test_sign_rate_limit_during_a_reconnect_is_waited_out(fake: FakeTikTok):
+    room = fake.add_room("alice", room_id=ROOM, frames=comments(1, 4), drop_after=2, ends=True)
+    client = make_client(fake)
+    got: list = []
+    reconnects: list = []
+    client.on(CommentEvent)(lambda e: got.append(e.msg_id))
+    client.on(ReconnectEvent)(reconnects.append)
+
+    def rate_limit_next_fetch(event: CommentEvent) -> None:
+        if event.msg_id == 1:
+            room.sign_faults.append(429)
+            room.retry_after = 0.2
+
+    client.on(CommentEvent)(rate_limit_next_fetch)
+    await client.connect()
+    assert got == [1, 2, 3, 4]
+    assert [r.delay for r in reconnects][1:] == [0.2]
+    assert "rate limit" in reconnects[1].reason
+
+
+async def test_reconnect_off_ends_at_the_first_drop(fake: FakeTikTok):
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 4), drop_after=2, ends=True)
+    client = make_client(fake, settings={"reconnect": False})
+    events: list = []
+    client.on(ClientEvent)(events.append)
+    await client.connect()
+    assert [type(e) for e in events] == [ConnectEvent, DisconnectEvent]
+    assert len(fake.ws_connections) == 1
+
+
+async def test_gives_up_after_reconnect_attempts(fake: FakeTikTok):
+    fake.add_room(
+        "alice", room_id=ROOM, frames=comments(1, 2), drop_after=1, drop_times=99, replay=True
+    )
+    client = make_client(fake, settings={"reconnect_attempts": 2})
+    reconnects: list = []
+    client.on(ReconnectEvent)(reconnects.append)
+    # A socket that delivers resets the count, so make every reconnect fail at the sign server.
+    room = fake.room(ROOM)
+    client.on(ConnectEvent)(lambda e: room.sign_faults.extend([500, 500, 500]))
+
+    with pytest.raises(ConnectError, match="after 2 reconnect attempts"):
+        await client.connect()
+    assert [r.attempt for r in reconnects] == [1, 2]
+
+
+# -- refusals -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [200, 400, 415])
+async def test_blocked_upgrade_raises_and_is_not_retried(fake: FakeTikTok, status: int):
+    fake.add_room(
+        "alice",
+        room_id=ROOM,
+        frames=comments(1, 1),
+        handshake_status=status,
+        handshake_msg="device was blocked",
+    )
+    client = make_client(fake)
+    events: list = []
+    client.on(ClientEvent)(events.append)
+    with pytest.raises(WebcastBlockedError, match="device was blocked") as info:
+        await client.connect()
+    assert info.value.status == status
+    assert info.value.handshake_msg == "device was blocked"
+    assert len([r for r in fake.requests if r.websocket]) == 1
+    assert [type(e) for e in events] == [ErrorEvent, DisconnectEvent]
+    assert events[0].source == "connection"
+
+
+async def test_offline_user(fake: FakeTikTok):
+    fake.add_room("alice", room_id=ROOM, live=False)
+    client = make_client(fake)
+    with pytest.raises(UserOfflineError):
+        await client.start()
+    assert not await client.is_live()
+    assert not fake.requests_to("/webcast/fetch")
+    await client.aclose()
+
+
+async def test_unknown_user(fake: FakeTikTok):
+    client = make_client(fake, "nobody_here")
+    with pytest.raises(UserNotFoundError):
+        await client.connect()
+    await client.aclose()
+
+
+async def test_sign_server_refusal_propagates(fake: FakeTikTok):
+    fake.add_room("alice", room_id=ROOM, sign_faults=[401])
+    client = make_client(fake)
+    with pytest.raises(SignAPIError) as info:
+        await client.start()
+    assert info.value.status == 401
+    await client.aclose()
+
+
+async def test_is_live_and_room_id_override(fake: FakeTikTok):
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 1), ends=True)
+    client = make_client(fake, "someone_else", room_id=ROOM)
+    assert await client.is_live()
+    assert await client.is_live("alice")
+    got: list = []
+    client.on(CommentEvent)(lambda e: got.append(e.msg_id))
+    await client.connect()
+    assert got == [1]
+    assert not fake.requests_to("/@")  # no handle lookup
+    await client.aclose()
+
+
+# -- handlers ---------------------------------------------------------------------------------
+
+
+async def test_a_raising_handler_is_reported_and_the_stream_goes_on(
+    fake: FakeTikTok, caplog: pytest.LogCaptureFixture
+):
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 4), ends=True)
+    client = make_client(fake)
+    got: list = []
+    errors: list = []
+
+    def broken_sync(event: CommentEvent) -> None:
+        if event.msg_id == 2:
+            raise RuntimeError("sync boom")
+
+    async def broken_async(event: CommentEvent) -> None:
+        if event.msg_id == 3:
+            raise ValueError("async boom")
+
+    client.on(CommentEvent)(broken_sync)
+    client.on(CommentEvent)(broken_async)
+    client.on(CommentEvent)(lambda e: got.append(e.msg_id))
+    client.on(ErrorEvent)(errors.append)
+    with caplog.at_level(logging.ERROR, logger="fastlive.client"):
+        await client.connect()
+    assert got == [1, 2, 3, 4]
+    assert [(e.source, type(e.exception)) for e in errors] == [
+        ("handler", RuntimeError),
+        ("handler", ValueError),
+    ]
+    assert "broken_sync" in caplog.text and "broken_async" in caplog.text
+    assert "sync boom" in caplog.text
+
+
+async def test_a_failing_error_handler_does_not_loop(fake: FakeTikTok):
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 2), ends=True)
+    client = make_client(fake)
+    calls: list = []
+
+    def bad(event):
+        calls.append(type(event))
+        raise RuntimeError("always")
+
+    client.on(CommentEvent)(bad)
+    client.on(ErrorEvent)(bad)
+    await client.connect()
+    assert calls.count(CommentEvent) == 2 and calls.count(ErrorEvent) == 2
+
+
+async def test_listener_registry(fake: FakeTikTok):
+    client = make_client(fake)
+
+    def handler(event):
+        pass
+
+    assert not client.has_listener(CommentEvent)
+    assert client.on(CommentEvent, handler) is handler
+    assert client.has_listener(CommentEvent)
+    assert client.listeners(CommentEvent) == [handler]
+    client.remove_listener(CommentEvent, handler)
+    assert not client.has_listener(CommentEvent)
+    with pytest.raises(ValueError):
+        client.remove_listener(CommentEvent, handler)
+    with pytest.raises(TypeError):
+        client.add_listener("CommentEvent", handler)
+    await client.aclose()
+
+
+async def test_disconnect_from_a_handler_stops_the_client(fake: FakeTikTok):
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 50), interval=0.01)
+    client = make_client(fake)
+    got: list = []
+    disconnects: list = []
+
+    async def on_comment(event: CommentEvent) -> None:
+        got.append(event.msg_id)
+        if event.msg_id == 3:
+            await client.disconnect()
+
+    client.on(CommentEvent)(on_comment)
+    client.on(DisconnectEvent)(disconnects.append)
+    await asyncio.wait_for(client.connect(), 5)
+    assert got[:3] == [1, 2, 3] and len(got) < 50
+    assert len(disconnects) == 1 and disconnects[0].reason == "disconnect() called"
+    assert len(fake.ws_connections) == 1
+    await client.aclose()
+
+
+async def test_start_twice_raises_already_connected(fake: FakeTikTok):
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 3), interval=0.05)
+    client = make_client(fake)
+    task = await client.start()
+    with pytest.raises(AlreadyConnectedError):
+        await client.start()
+    await fake.wait_for(lambda: client.connected)
+    await client.disconnect()
+    assert task.done()
+    await client.aclose()
+
+
+async def test_events_iterator_starts_and_stops_the_client(fake: FakeTikTok):
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 50), interval=0.01)
+    client = make_client(fake)
+    got: list = []
+    stream = client.events()
+    async for event in stream:
+        if isinstance(event, CommentEvent):
+            got.append(event.msg_id)
+            if len(got) == 3:
+                break
+    await stream.aclose()
+    assert got == [1, 2, 3]
+    assert not client.running
+    await client.aclose()
+
+
+async def test_events_iterator_raises_the_error_that_ended_its_run(fake: FakeTikTok):
+    fake.add_room("alice", room_id=ROOM, handshake_status=200, handshake_msg="illegal secret key")
+    client = make_client(fake)
+    seen: list = []
+    with pytest.raises(WebcastBlockedError):
+        async for event in client.events():
+            seen.append(type(event))
+    assert seen == [ErrorEvent, DisconnectEvent]
+    await client.aclose()
+
+
+# -- secrets -------------------------------------------------------------------------------------
+
+
+async def test_no_secret_reaches_the_logs(caplog: pytest.LogCaptureFixture):
+    key, session = "sk-live-SECRET-api-key-123", "SESSIONSECRET9876"
+    async with FakeTikTok(require_api_key=key) as fake:
+        fake.add_room("alice", room_id=ROOM, frames=comments(1, 3), drop_after=2, ends=True)
+        client = make_client(
+            fake,
+            settings={"sign_api_key": key},
+            session_id=session,
+            tt_target_idc="useast1a",
+        )
+        client.on(CommentEvent)(lambda e: 1 / 0)  # error logs too
+        with caplog.at_level(logging.DEBUG):
+            await client.connect()
+            await client.aclose()
+        cookies = [v for conn in fake.ws_connections for v in conn.cookies.values() if len(v) > 8]
+    assert len(fake.ws_connections) == 2 and cookies
+    # Everything the client side logged: fastlive, websockets' client, httpx.  Left out:
+    # the fake's own server log, and httpcore's DEBUG trace, which prints whole response
+    # headers (the sign server's X-Set-TT-Cookie) and cannot be turned off per client.
+    text = "\n".join(
+        f"{r.name} {r.getMessage()} {r.exc_text or ''}"
+        for r in caplog.records
+        if not r.name.startswith(("websockets.server", "httpcore"))
+    )
+    assert "room 7400000000000000777" in text and "ZeroDivisionError" in caplog.text
+    assert "websockets.client" not in text  # its DEBUG log would print the Cookie header
+    for secret in [key, session, *cookies]:
+        assert secret not in text
+    # an unauthenticated websocket does not carry the session cookie
+    assert all("sessionid" not in conn.cookies for conn in fake.ws_connections)
+    assert key not in repr(client.settings)
+
+
+# -- back-pressure ----------------------------------------------------------------------------
+
+
+async def test_a_slow_consumer_is_not_a_stall_and_loses_nothing(fake: FakeTikTok):
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 12), ends=True)
+    client = make_client(fake, settings={"stall_timeout": 0.2})
+    got: list = []
+    reconnects: list = []
+    client.on(ReconnectEvent)(reconnects.append)
+    async for event in client.events(max_queue=2):
+        if isinstance(event, CommentEvent):
+            got.append(event.msg_id)
+            await asyncio.sleep(0.03)  # 12 x 0.03 s > stall_timeout, queue of 2
+    assert got == list(range(1, 13))
+    assert reconnects == [] and len(fake.ws_connections) == 1
+    await client.aclose()
+
+
+async def test_leaving_a_full_events_queue_does_not_block_the_client(fake: FakeTikTok):
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 40))
+    client = make_client(fake)
+    stream = client.events(max_queue=1)
+    async for event in stream:
+        if isinstance(event, CommentEvent):
+            await asyncio.sleep(0.05)  # let the reader block on the full queue
+            break
+    await asyncio.wait_for(stream.aclose(), 3)
+    assert not client.running
+    await client.aclose()
+
+
+# -- identity and proxies -------------------------------------------------------------------------
+
+
+async def test_authenticated_websocket_carries_the_session(
+    fake: FakeTikTok, caplog: pytest.LogCaptureFixture
+):
+    session = "SESSION-abcdef-123456"
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 2), ends=True)
+    client = make_client(fake, session_id=session, tt_target_idc="useast1a", authenticate_ws=True)
+    got: list = []
+    client.on(CommentEvent)(lambda e: got.append(e.msg_id))
+    with caplog.at_level(logging.DEBUG):
+        await client.connect()
+    assert got == [1, 2]  # the strict fake refuses a session-signed socket without the cookie
+    [conn] = fake.ws_connections
+    assert conn.cookies["sessionid"] == session
+    assert session in fake.requests_to("/webcast/fetch")[0].headers["x-cookie-header"]
+    client_side = [r for r in caplog.records if not r.name.startswith("websockets.server")]
+    assert session not in "\n".join(r.getMessage() for r in client_side)
+    await client.aclose()
+
+
+async def test_the_websocket_goes_through_ws_proxy(fake: FakeTikTok):
+    tunnels: list[str] = []
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await reader.readline()  # CONNECT host:port HTTP/1.1
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass
+        method, target = request.split()[:2]
+        assert method == b"CONNECT"
+        host, port = target.decode().rsplit(":", 1)
+        up_reader, up_writer = await asyncio.open_connection(host, int(port))
+        tunnels.append(target.decode())
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await writer.drain()
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    proxy = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = proxy.sockets[0].getsockname()[1]
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 2), ends=True)
+    client = make_client(fake, ws_proxy=f"http://127.0.0.1:{port}")
+    got: list = []
+    client.on(CommentEvent)(lambda e: got.append(e.msg_id))
+    try:
+        await client.connect()
+    finally:
+        proxy.close()
+        await client.aclose()
+    assert got == [1, 2]
+    assert tunnels == [f"127.0.0.1:{fake.port}"]
