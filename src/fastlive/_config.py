@@ -32,13 +32,45 @@ DEFAULT_BACKOFF_FACTOR = 2.0
 DEFAULT_MAX_INFLATED_SIZE = 16 * 1024 * 1024
 DEFAULT_DEDUP_WINDOW = 4096
 
+# The direct connection without a sign server (protocol.md §2.8).
+CONNECT_MODES = ("auto", "direct", "signed")
+"""``connect`` values: ``auto`` (direct first, signed when direct is refused), or one only."""
+DEFAULT_CONNECT = "auto"
+WS_HOSTS = {
+    "default": "wss://webcast-ws.tiktok.com",
+    "eu": "wss://webcast-ws.eu.tiktok.com",
+    "us": "wss://webcast-ws.us.tiktok.com",
+}
+"""Named direct websocket hosts; ``ws_url`` accepts a name or a URL."""
+DEFAULT_WS_URL = WS_HOSTS["default"]
+DEFAULT_TTWID_ATTEMPTS = 8
+"""Rounds of profile-page GETs before a ``ttwid`` mint counts as failed (§2.8.2)."""
+DEFAULT_TTWID_RETRY_DELAY = 0.75
+DEFAULT_TTWID_SHARE_CAP = 4
+"""Rooms that may share one ``ttwid``: a block then re-mints for at most this many."""
+DEFAULT_DIRECT_COOLDOWN = 300.0
+"""Seconds in signed mode, after ``auto`` left direct, before direct is tried again."""
+DEFAULT_HEALTHY_SESSION = 30.0
+"""A direct socket that lived this long (from the handshake start) was healthy."""
+DEFAULT_DEVICE_BLOCKED_DELAY = 2.0
+DEFAULT_DIRECT_MAX_RETRIES = 5
+"""Failed direct attempts in a row before giving up (0: never reconnect)."""
+
 # Environment variable for each setting that has one.
 ENVIRONMENT = {
     "web_url": "FASTLIVE_WEB_URL",
     "webcast_url": "FASTLIVE_WEBCAST_URL",
     "sign_api_url": "SIGN_API_URL",
     "sign_api_key": "SIGN_API_KEY",
+    "connect": "FASTLIVE_CONNECT",
+    "ws_url": "FASTLIVE_WS_URL",
 }
+
+
+def resolve_ws_url(value: str) -> str:
+    """A direct websocket base URL from a preset name (``eu``, ``us``...) or a URL."""
+    text = value.strip()
+    return WS_HOSTS.get(text.lower(), text).rstrip("/")
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
@@ -64,6 +96,24 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     backoff_factor: float = DEFAULT_BACKOFF_FACTOR
     max_inflated_size: int = DEFAULT_MAX_INFLATED_SIZE
     dedup_window: int = DEFAULT_DEDUP_WINDOW
+    connect: str = DEFAULT_CONNECT
+    ws_url: str = DEFAULT_WS_URL
+    impersonate: bool = True
+    """Mint ``ttwid`` through curl_cffi's Chrome impersonation when it is installed."""
+    ttwid_attempts: int = DEFAULT_TTWID_ATTEMPTS
+    ttwid_retry_delay: float = DEFAULT_TTWID_RETRY_DELAY
+    ttwid_share_cap: int = DEFAULT_TTWID_SHARE_CAP
+    direct_cooldown: float = DEFAULT_DIRECT_COOLDOWN
+    healthy_session: float = DEFAULT_HEALTHY_SESSION
+    device_blocked_delay: float = DEFAULT_DEVICE_BLOCKED_DELAY
+    direct_max_retries: int = DEFAULT_DIRECT_MAX_RETRIES
+
+    def __post_init__(self) -> None:
+        if self.connect not in CONNECT_MODES:
+            raise ValueError(
+                f"connect={self.connect!r} is not a connection mode: use one of "
+                f"{', '.join(CONNECT_MODES)} (or FASTLIVE_CONNECT)"
+            )
 
     def __repr__(self) -> str:  # never show the API key
         key = "set" if self.sign_api_key else None
@@ -82,4 +132,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         for name in ("web_url", "webcast_url", "sign_api_url"):
             if name in values:
                 values[name] = values[name].rstrip("/")
+        if "connect" in values:
+            mode = values["connect"]
+            values["connect"] = str(getattr(mode, "value", mode)).strip().lower()
+        if "ws_url" in values:
+            values["ws_url"] = resolve_ws_url(values["ws_url"])
         return cls(**values)

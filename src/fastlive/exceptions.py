@@ -6,14 +6,25 @@
     │   ├── UserNotFoundError       the @handle does not exist
     │   ├── UserOfflineError        the user exists but is not live
     │   ├── AgeRestrictedError      the room needs a logged-in session
-    │   └── RateLimitedError        TikTok answered 429
+    │   ├── RateLimitedError        TikTok answered 429
+    │   └── TikTokBlockedError      TikTok answered 403 or a captcha page instead of JSON
     ├── SignAPIError                the sign server failed
     │   ├── SignatureRateLimitError 429 from the sign server (carries retry_after)
     │   ├── SignServerUnavailableError  the sign server could not be reached
     │   └── SignatureMissingTokensError the answer lacked cookies or a websocket URL
     ├── WebcastBlockedError         TikTok refused the websocket upgrade (not retried)
+    │   └── DeviceBlockedError      DEVICE_BLOCKED on the direct websocket (a new ttwid may help)
     ├── ConnectError                the websocket could not be opened or died for good
-    └── AlreadyConnectedError       start() on a client that is already running
+    │   └── TtwidMissingError       no ttwid cookie could be minted for the direct connection
+    ├── AlreadyConnectedError       start() on a client that is already running
+    └── StreamError                 the live video: finding, fetching or recording it failed
+        ├── StreamUnavailableError  the room is offline or its room info has no stream data
+        ├── StreamQualityError      the asked quality or format is not offered (.available)
+        ├── StreamHTTPError         a stream URL answered an HTTP error: 403, 404... (.status)
+        ├── StreamStalledError      the stream sent nothing for too long, reconnecting did not help
+        ├── FLVError                bytes that are not valid FLV (.offset, .reason)
+        ├── DiskFullError           the disk filled up while recording; what was written is kept
+        └── RemuxError              ffmpeg is missing or could not remux the recording
 
 Every message says what the user can do next.  Secrets never appear in them:
 messages are built from status codes, URLs without credentials and TikTok's
@@ -27,12 +38,23 @@ __all__ = [
     "AlreadyConnectedError",
     "ConnectError",
     "DecodeError",
+    "DeviceBlockedError",
+    "DiskFullError",
+    "FLVError",
     "FastLiveError",
     "RateLimitedError",
+    "RemuxError",
     "SignAPIError",
     "SignServerUnavailableError",
     "SignatureMissingTokensError",
     "SignatureRateLimitError",
+    "StreamError",
+    "StreamHTTPError",
+    "StreamQualityError",
+    "StreamStalledError",
+    "StreamUnavailableError",
+    "TikTokBlockedError",
+    "TtwidMissingError",
     "UserNotFoundError",
     "UserOfflineError",
     "WebError",
@@ -157,3 +179,97 @@ class ConnectError(FastLiveError):
 
 class AlreadyConnectedError(FastLiveError):
     """start() or connect() called on a client that is already connected."""
+
+
+class StreamError(FastLiveError):
+    """The live video could not be found, fetched or recorded.
+
+    ``paths`` lists the finished files a recording kept before the error (empty
+    when nothing was written); each is a valid FLV up to its last complete tag.
+    """
+
+    def __init__(self, message: str, *, paths: tuple[str, ...] = ()) -> None:
+        self.paths = tuple(paths)
+        super().__init__(message)
+
+
+class StreamUnavailableError(StreamError):
+    """The room is offline, or its room info carries no stream URLs."""
+
+
+class StreamQualityError(StreamError):
+    """The asked quality or format is not offered; ``available`` lists what is."""
+
+    def __init__(self, message: str, *, available: tuple[str, ...] = ()) -> None:
+        self.available = tuple(available)
+        super().__init__(message)
+
+
+class StreamHTTPError(StreamError):
+    """A stream URL answered an HTTP error (403: expired or not allowed, 404: gone)."""
+
+    def __init__(self, message: str, *, status: int, paths: tuple[str, ...] = ()) -> None:
+        self.status = status
+        super().__init__(message, paths=paths)
+
+
+class StreamStalledError(StreamError):
+    """The stream sent no bytes for the stall timeout, and reconnecting did not help."""
+
+
+class FLVError(StreamError, ValueError):
+    """Bytes that are not valid FLV: ``reason`` at byte ``offset`` of the stream."""
+
+    def __init__(self, reason: str, offset: int = 0) -> None:
+        self.reason = reason
+        self.offset = offset
+        super().__init__(f"not a valid FLV stream: {reason} at byte {offset}")
+
+    def __reduce__(self):  # keep pickling working
+        return (type(self), (self.reason, self.offset))
+
+
+class DiskFullError(StreamError):
+    """The disk filled up (or a file size limit was hit) while recording.
+
+    Recording stopped; every file in ``paths`` is kept and valid up to its last
+    complete tag.  Free some space and record again into a new file.
+    """
+
+
+class RemuxError(StreamError):
+    """ffmpeg is not installed, or it could not remux the recording to MP4."""
+
+
+class TikTokBlockedError(WebError):
+    """TikTok's web API refused this client: HTTP 403, or a page that is not JSON.
+
+    TikTok has flagged the IP or the browser identity.  Waiting, another
+    network or proxy, or a sign server (``connect="signed"``) is what helps.
+    """
+
+
+class DeviceBlockedError(WebcastBlockedError):
+    """The direct websocket answered ``DEVICE_BLOCKED`` (``Handshake-Status`` 415).
+
+    TikTok flagged the ``ttwid`` cookie or the user agent: the client mints a
+    new pair and retries; it only reaches you when that kept failing.
+    """
+
+
+class TtwidMissingError(ConnectError):
+    """No ``ttwid`` cookie could be minted from TikTok's profile pages.
+
+    Attributes:
+        attempts: the rounds of requests made before giving up.
+        unreachable: True when TikTok could not be reached at all (network,
+            DNS, TLS, proxy), which retrying at once does not fix.
+    """
+
+    def __init__(self, message: str, *, attempts: int = 0, unreachable: bool = False) -> None:
+        self.attempts = attempts
+        self.unreachable = unreachable
+        super().__init__(message)
+
+    def __reduce__(self):  # keep pickling working (keyword-only arguments)
+        return (type(self), (self.args[0],), self.__dict__)
