@@ -14,6 +14,7 @@ from fastlive._decode import (
     decode_message,
 )
 from fastlive.batch import Batch
+from fastlive.client import EventStream, TikTokLiveClient
 from fastlive.events import *  # noqa: F403  (the event names are the public API)
 from fastlive.events import __all__ as _event_names
 from fastlive.exceptions import *  # noqa: F403
@@ -24,6 +25,8 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_MAX_INFLATED_SIZE",
     "Batch",
+    "EventStream",
+    "TikTokLiveClient",
     "build_ack",
     "build_enter_room",
     "build_heartbeat",
