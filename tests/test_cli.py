@@ -17,7 +17,8 @@ CAPTURES = Path(__file__).resolve().parents[1].parent / "shared" / "captures"
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "fastlive", *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "fastlive", *args], capture_output=True, text=True, timeout=120,
+        check=False,
     )
 
 

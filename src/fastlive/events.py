@@ -26,80 +26,54 @@ if TYPE_CHECKING:
     from google.protobuf.message import Message
 
 __all__ = [
+    "EVENT_TYPES",
+    "AccessControlEvent",
+    "AccessRecallEvent",
     "ArmyUser",
+    "BarrageEvent",
     "BaseEvent",
     "BattleAnchor",
     "BattleArmy",
     "BattleResult",
-    "Caption",
-    "Contributor",
-    "DecodeErrorEvent",
-    "Emote",
-    "Envelope",
-    "Gift",
-    "Goal",
-    "PollOption",
-    "Question",
-    "RankUpdate",
-    "SubGoal",
-    "User",
-    "UserIdentity",
-    "UnknownEvent",
-    "ClientEvent",
-    "ConnectEvent",
-    "DisconnectEvent",
-    "ReconnectEvent",
-    "ErrorEvent",
-    "EVENT_TYPES",
-    "event_type",
-    # events, one per method
-    "CommentEvent",
-    "GiftEvent",
-    "LikeEvent",
-    "JoinEvent",
-    "SocialEvent",
-    "FollowEvent",
-    "ShareEvent",
-    "RoomUserSeqEvent",
-    "ControlEvent",
-    "LivePauseEvent",
-    "LiveUnpauseEvent",
-    "LiveEndEvent",
-    "EmoteChatEvent",
-    "EnvelopeEvent",
-    "SuperFanBoxEvent",
-    "SubNotifyEvent",
-    "QuestionNewEvent",
-    "LinkMicBattleEvent",
-    "LinkMicArmiesEvent",
-    "LiveIntroEvent",
-    "RoomPinEvent",
-    "PollEvent",
-    "GoalUpdateEvent",
-    "RankUpdateEvent",
-    "RankTextEvent",
-    "HourlyRankRewardEvent",
-    "BarrageEvent",
-    "SuperFanEvent",
-    "SuperFanJoinEvent",
-    "CaptionEvent",
-    "ImDeleteEvent",
-    "InRoomBannerEvent",
-    "LinkEvent",
-    "RoomEvent",
-    "SystemEvent",
-    "AccessControlEvent",
-    "AccessRecallEvent",
     "BoostCardEvent",
     "BottomEvent",
     "CapsuleEvent",
+    "Caption",
+    "CaptionEvent",
+    "ClientEvent",
+    # events, one per method
+    "CommentEvent",
+    "ConnectEvent",
+    "Contributor",
+    "ControlEvent",
+    "DecodeErrorEvent",
+    "DisconnectEvent",
+    "Emote",
+    "EmoteChatEvent",
+    "Envelope",
+    "EnvelopeEvent",
+    "ErrorEvent",
+    "FollowEvent",
     "GameRankNotifyEvent",
+    "Gift",
     "GiftBroadcastEvent",
     "GiftDynamicRestrictionEvent",
+    "GiftEvent",
     "GiftPanelUpdateEvent",
     "GiftPromptEvent",
+    "GiftStreakEvent",
+    "Goal",
+    "GoalUpdateEvent",
     "GuideEvent",
+    "HourlyRankRewardEvent",
+    "ImDeleteEvent",
+    "InRoomBannerEvent",
+    "JoinEvent",
+    "LikeEvent",
+    "LinkEvent",
     "LinkLayerEvent",
+    "LinkMicArmiesEvent",
+    "LinkMicBattleEvent",
     "LinkMicBattleItemCardEvent",
     "LinkMicBattlePunishFinishEvent",
     "LinkMicFanTicketMethodEvent",
@@ -107,7 +81,11 @@ __all__ = [
     "LinkMicMethodEvent",
     "LinkStateEvent",
     "LinkmicBattleTaskEvent",
+    "LiveEndEvent",
     "LiveGameIntroEvent",
+    "LiveIntroEvent",
+    "LivePauseEvent",
+    "LiveUnpauseEvent",
     "MarqueeAnnouncementEvent",
     "MessageDetectEvent",
     "NoticeEvent",
@@ -116,13 +94,36 @@ __all__ = [
     "PartnershipGameOfflineEvent",
     "PartnershipPunishEvent",
     "PerceptionEvent",
+    "PollEvent",
+    "PollOption",
+    "Question",
+    "QuestionNewEvent",
+    "RankTextEvent",
+    "RankUpdate",
+    "RankUpdateEvent",
+    "ReconnectEvent",
+    "RoomEvent",
     "RoomNotifyEvent",
+    "RoomPinEvent",
+    "RoomUserSeqEvent",
     "RoomVerifyEvent",
+    "ShareEvent",
+    "SocialEvent",
     "SpeakerEvent",
+    "SubGoal",
+    "SubNotifyEvent",
     "SubPinEventEvent",
+    "SuperFanBoxEvent",
+    "SuperFanEvent",
+    "SuperFanJoinEvent",
+    "SystemEvent",
     "ToastEvent",
     "UnauthorizedMemberEvent",
+    "UnknownEvent",
+    "User",
+    "UserIdentity",
     "ViewerPicksUpdateEvent",
+    "event_type",
 ]
 
 # ---------------------------------------------------------------------------
@@ -842,6 +843,34 @@ class ErrorEvent(ClientEvent, frozen=True):
     source: str = ""
     """Where it happened: ``"handler"``, ``"decode"``, ``"connection"``."""
     exception: Any = None
+
+
+class GiftStreakEvent(ClientEvent, frozen=True, gc=False):
+    """One whole gift streak, made by ``fastlive.streaks`` from its ``GiftEvent`` messages.
+
+    Emitted once per streak: on the message with ``repeat_end`` set, or, when that
+    never arrives, after the streak's timeout (``timed_out`` is then True).  A gift
+    that does not streak gives one at once.  ``count`` is the last ``repeat_count``
+    and ``diamonds`` is ``count * gift.diamond_count`` (TikTokLive's figure).
+    """
+
+    room_id: int = 0
+    msg_id: int = 0
+    """The ``msg_id`` of the streak's last message."""
+    user: User | None = None
+    to_user: User | None = None
+    gift_id: int = 0
+    gift: Gift | None = None
+    group_id: int = 0
+    count: int = 0
+    diamonds: int = 0
+    messages: int = 0
+    """``GiftEvent`` messages that made up the streak."""
+    first_time: int = 0
+    """``create_time`` (ms) of the first message of the streak."""
+    last_time: int = 0
+    """``create_time`` (ms) of the last message of the streak."""
+    timed_out: bool = False
 
 
 def _mapped_events() -> dict[str, type[BaseEvent]]:

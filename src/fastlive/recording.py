@@ -29,10 +29,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import msgspec
+from typing_extensions import Self
 
 from fastlive.exceptions import FastLiveError
 
-__all__ = ["FETCH", "FRAME", "META", "SENT", "Record", "RecordingError", "Recorder", "read_records"]
+__all__ = ["FETCH", "FRAME", "META", "SENT", "Record", "Recorder", "RecordingError", "read_records"]
 
 MAGIC = b"FLREC1\n"
 _HEADER = struct.Struct("<QBII")
@@ -108,7 +109,7 @@ class Recorder:
     def close(self) -> None:
         self._file.close()
 
-    def __enter__(self) -> Recorder:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
