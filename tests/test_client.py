@@ -60,6 +60,7 @@ from fastlive.testing import (
 
 ROOM = 7_400_000_000_000_000_777
 FAST = {
+    "connect": "signed",
     "heartbeat_interval": 0.05,
     "stall_timeout": 2.0,
     "backoff_initial": 0.01,
@@ -382,9 +383,10 @@ async def test_gives_up_after_reconnect_attempts(fake: FakeTikTok):
     room = fake.room(ROOM)
     client.on(ConnectEvent)(lambda e: room.sign_faults.extend([500, 500, 500]))
 
-    with pytest.raises(ConnectError, match="after 2 reconnect attempts"):
+    with pytest.raises(ConnectError, match="after 2 failed attempts") as info:
         await client.connect()
     assert [r.attempt for r in reconnects] == [1, 2]
+    assert "HTTP 500" in str(info.value)  # the last error, not only the policy's summary
 
 
 # -- refusals -------------------------------------------------------------------------------------
@@ -702,3 +704,100 @@ async def test_the_websocket_goes_through_ws_proxy(fake: FakeTikTok):
         await client.aclose()
     assert got == [1, 2]
     assert tunnels == [f"127.0.0.1:{fake.port}"]
+
+
+# -- hooks for the Monitor ----------------------------------------------------------------------
+
+
+class RecordingLimiter:
+    """A SignLimiter that only records what the client told it."""
+
+    def __init__(self) -> None:
+        self.acquired = 0
+        self.limited: list[tuple[float, float | None]] = []
+
+    async def acquire(self) -> None:
+        self.acquired += 1
+
+    def rate_limited(self, retry_after: float, reset_time: float | None) -> None:
+        self.limited.append((retry_after, reset_time))
+
+
+async def test_sign_limiter_is_asked_before_every_fetch_and_told_of_429s(fake: FakeTikTok):
+    fake.add_room(
+        "alice",
+        room_id=ROOM,
+        frames=comments(1, 4),
+        drop_after=2,
+        ends=True,
+        sign_rate_limit=1,
+        retry_after=0.05,
+    )
+    limiter = RecordingLimiter()
+    client = make_client(fake, sign_limiter=limiter)
+    await client.connect()
+    fetches = fake.requests_to("/webcast/fetch")
+    assert len(fetches) == 3  # a 429, the signature, the reconnect's signature
+    assert limiter.acquired == 3
+    [(retry_after, reset_time)] = limiter.limited
+    assert retry_after == pytest.approx(0.05) and reset_time is not None
+    assert client.stats.rate_limited == 1 and client.stats.reconnects == 1
+    await client.aclose()
+
+
+async def test_a_shared_http_client_is_not_closed(fake: FakeTikTok):
+    import httpx
+
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 2), ends=True)
+    async with httpx.AsyncClient() as http:
+        client = make_client(fake, http=http)
+        await client.connect()
+        await client.aclose()
+        assert not http.is_closed
+        assert (await http.get(fake.web_url + "/webcast/gift/list/")).status_code == 200
+
+
+async def test_stats_and_states_of_a_signed_run(fake: FakeTikTok):
+    fake.add_room(
+        "alice",
+        room_id=ROOM,
+        frames=comments(1, 6),
+        initial=[m("WebcastChatMessage", chat, 1, "c1")],
+        drop_after=3,
+        resend=2,
+        ends=True,
+    )
+    client = make_client(fake)
+    states: list = []
+    client.add_state_listener(lambda c, old, new: states.append(new.value))
+    await client.connect()
+    assert states == ["connecting", "live", "backing_off", "connecting", "live", "ended"]
+    stats = client.stats
+    assert stats.events["CommentEvent"] == 6 and stats.events["ConnectEvent"] == 1
+    # the backlog's c1 (in both signatures' first batches), then the 2 re-sent frames
+    assert stats.duplicates == 4 == client.session.duplicates_dropped
+    assert stats.reconnects == 1 and stats.frames >= 8 and stats.decode_ns > 0
+    assert client.connect_mode == "signed" and stats.mode_switches == 0
+    await client.aclose()
+
+
+async def test_a_failing_state_listener_does_not_stop_the_client(fake: FakeTikTok):
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 2), ends=True)
+    client = make_client(fake)
+    got: list = []
+    client.add_state_listener(lambda c, old, new: 1 / 0)
+    client.on(CommentEvent)(lambda e: got.append(e.msg_id))
+    await client.connect()
+    assert got == [1, 2] and client.state.value == "ended"
+    await client.aclose()
+
+
+async def test_a_start_error_leaves_the_room_failed(fake: FakeTikTok):
+    fake.add_room("alice", room_id=ROOM, live=False)
+    client = make_client(fake)
+    states: list = []
+    client.add_state_listener(lambda c, old, new: states.append(new.value))
+    with pytest.raises(UserOfflineError):
+        await client.start()
+    assert states == ["connecting", "failed"]
+    await client.aclose()

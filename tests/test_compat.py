@@ -149,6 +149,7 @@ def point_at(fake: FakeTikTok, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FASTLIVE_WEB_URL", fake.web_url)
     monkeypatch.setenv("FASTLIVE_WEBCAST_URL", fake.webcast_url)
     monkeypatch.setenv("SIGN_API_URL", fake.sign_api_url)
+    monkeypatch.setenv("FASTLIVE_WS_URL", fake.ws_url)  # the direct websocket (auto mode)
 
 
 def traffic() -> list:

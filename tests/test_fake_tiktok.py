@@ -8,6 +8,7 @@ that any client could use.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import time
 
@@ -469,3 +470,132 @@ async def test_closing_the_fake_closes_open_sockets(web):
         with pytest.raises(ConnectionClosedOK):
             await ws.recv()
         assert ws.close_code == 1001
+
+
+# -- the direct connection (§2.8.9) ------------------------------------------------------------
+
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/147.0"
+
+
+async def mint(fake: FakeTikTok, path: str = "/@alice") -> httpx.Response:
+    async with httpx.AsyncClient() as http:
+        return await http.get(fake.web_url + path, headers={"User-Agent": UA})
+
+
+def direct_url(fake: FakeTikTok, room_id: int = ROOM) -> str:
+    from fastlive.direct import build_direct_ws_url
+
+    return build_direct_ws_url(fake.ws_url, room_id)
+
+
+async def test_profile_pages_mint_a_ttwid_or_serve_the_challenge():
+    async with FakeTikTok(ttwid_misses=2) as fake:
+        misses = [await mint(fake), await mint(fake, "/")]
+        hit = await mint(fake, "/@tiktok")
+    for page in misses:
+        assert page.status_code == 200 and "set-cookie" not in page.headers
+        assert page.headers["x-tt-system-error"] == "3"
+    ttwid = hit.cookies["ttwid"]
+    assert ttwid.startswith("1%7C") and ttwid.count("%7C") == 3
+    assert fake.minted == {ttwid: UA}
+
+
+async def test_ttwid_rate_is_a_fraction_of_requests():
+    async with FakeTikTok(ttwid_rate=0.25, seed=3) as fake:
+        pages = [await mint(fake) for _ in range(40)]
+    hits = sum("ttwid" in p.cookies for p in pages)
+    assert 4 <= hits <= 18 and hits == len(fake.minted)
+
+
+async def test_direct_socket_waits_for_the_join_then_resends_history(fake):
+    fake.add_room(
+        "alice", room_id=ROOM, frames=[[msg(i)] for i in range(1, 4)], history=6, server_hb_every=0
+    )
+    ttwid = (await mint(fake)).cookies["ttwid"]
+    headers = {"User-Agent": UA, "Cookie": f"ttwid={ttwid}"}
+    async with connect(direct_url(fake), additional_headers=headers, user_agent_header=None) as ws:
+        with pytest.raises(asyncio.TimeoutError):  # nothing before the join
+            await asyncio.wait_for(ws.recv(), 0.1)
+        await ws.send(fastlive.build_heartbeat(ROOM, 0))
+        await ws.send(fastlive.build_enter_room(ROOM))
+        kinds = [fastlive.decode(await ws.recv()) for _ in range(5)]
+    assert [b.payload_type for b in kinds] == ["hb", "im_enter_room_resp", "msg", "msg", "msg"]
+    async with connect(direct_url(fake), additional_headers=headers, user_agent_header=None) as ws:
+        await ws.send(fastlive.build_heartbeat(ROOM, 0))
+        await ws.send(fastlive.build_enter_room(ROOM))
+        await ws.recv(), await ws.recv()
+        history = fastlive.decode(await ws.recv())
+    assert [e.msg_id for e in history.events] == [1, 2, 3]  # recent comments, again
+    first, second = fake.ws_connections
+    assert first.direct and first.first_frames == ["hb", "im_enter_room"]
+    assert (first.history_sent, second.history_sent) == (0, 3)
+    assert second.cookies["ttwid"] == ttwid and second.headers["user-agent"] == UA
+
+
+@pytest.mark.parametrize("status", [200, 415])
+async def test_device_blocked_in_both_shapes_flags_the_ttwid(fake, status):
+    fake.add_room(
+        "alice", room_id=ROOM, frames=[[msg(1)]], device_blocked=1, device_blocked_status=status
+    )
+    ttwid = (await mint(fake)).cookies["ttwid"]
+    headers = {"User-Agent": UA, "Cookie": f"ttwid={ttwid}"}
+    for _ in range(2):  # blocked once by the script, then because the ttwid is flagged
+        with pytest.raises(InvalidStatus) as info:
+            await connect(direct_url(fake), additional_headers=headers, user_agent_header=None)
+        response = info.value.response
+        assert response.status_code == status
+        if status == 200:
+            assert response.headers["Handshake-Msg"] == "DEVICE_BLOCKED"
+            assert response.headers["Handshake-Status"] == "415"
+        else:
+            assert "Handshake-Msg" not in response.headers
+        assert response.body == b""
+    assert fake.flagged == {ttwid}
+    fresh = (await mint(fake)).cookies["ttwid"]
+    headers["Cookie"] = f"ttwid={fresh}"
+    async with connect(direct_url(fake), additional_headers=headers, user_agent_header=None):
+        pass
+
+
+@pytest.mark.parametrize("headers", [{}, {"User-Agent": UA}, {"Cookie": "ttwid=made-up"}])
+async def test_direct_upgrade_wants_a_minted_ttwid_and_a_user_agent(fake, headers):
+    fake.add_room("alice", room_id=ROOM, frames=[[msg(1)]])
+    if "Cookie" in headers:
+        headers = {**headers, "User-Agent": UA}
+    with pytest.raises(InvalidStatus) as info:
+        await connect(direct_url(fake), additional_headers=headers, user_agent_header=None)
+    assert info.value.response.headers["Handshake-Msg"] == "DEVICE_BLOCKED"
+
+
+async def test_a_drop_without_interval_still_records_the_clients_frames(fake, web):
+    fake.add_room(
+        "alice",
+        room_id=ROOM,
+        frames=[[msg(i)] for i in range(1, 4)],
+        drop_after=2,
+        server_hb_every=0,
+    )
+    async with await open_ws(fake, web) as ws:
+        await ws.send(fastlive.build_enter_room(ROOM))
+        batch = fastlive.decode(await ws.recv())
+        await ws.send(fastlive.build_ack(batch.log_id, batch.internal_ext))
+        with contextlib.suppress(ConnectionClosedError):
+            while True:
+                await ws.recv()
+    await fake.wait_for(lambda: fake.ws_connections[0].closed)
+    assert [f.kind for f in fake.ws_received] == ["im_enter_room", "ack"]
+
+
+async def test_room_info_carries_the_video_and_the_end_ends_it(fake):
+    from fastlive.streams import parse_stream_urls
+    from fastlive.testing.flv import GeneratedFLV
+
+    room = fake.add_room("alice", room_id=ROOM, video=GeneratedFLV(media_tags=50))
+    async with TikTokWeb(fake.settings()) as web:
+        urls = parse_stream_urls(await web.fetch_room_info(ROOM))
+        assert {u.quality for u in urls} == {"origin", "hd", "sd", "ld"}
+        async with httpx.AsyncClient() as http:
+            hd = next(u for u in urls if u.quality == "hd" and u.format == "flv")
+            assert (await http.get(hd.url)).content.startswith(b"FLV")
+        room.end()
+        assert fake.flv.streams[str(ROOM)].ended

@@ -148,6 +148,55 @@ def test_no_heartbeat_before_the_socket_opens():
 # -- acks -------------------------------------------------------------------------------
 
 
+# -- the direct connection (§2.8.6) ------------------------------------------------------------
+
+DIRECT_ROOM = 7140000000000000001
+HB_BYTES = bytes.fromhex("32 02 70 62 3a 02 68 62 42 0a 08 81 80 a8 82 bb 85 98 8b 63")
+ENTER_BYTES = bytes.fromhex(
+    "32 02 70 62 3a 0d 69 6d 5f 65 6e 74 65 72 5f 72 6f 6f 6d 42 19 08 81 80 a8 82 bb 85 98"
+    " 8b 63 20 0c 2a 08 61 75 64 69 65 6e 63 65 4a 01 30"
+)
+
+
+def test_direct_opened_sends_heartbeat_then_join_exact_bytes():
+    s = Session(DIRECT_ROOM, direct=True)
+    s.opened()
+    assert s.data_to_send() == [HB_BYTES, ENTER_BYTES]
+    s.heartbeat()
+    s.heartbeat()
+    assert s.data_to_send() == [HB_BYTES, HB_BYTES]  # no send_packet_seq_id, ever
+    s.closed()
+    s.opened()  # a rejoin: the same two frames
+    assert s.data_to_send() == [HB_BYTES, ENTER_BYTES]
+
+
+def test_direct_acks_only_a_non_empty_internal_ext():
+    s = Session(ROOM, direct=True)
+    s.opened()
+    s.data_to_send()
+    s.receive(frame(msg("a", 1), log_id=5, internal_ext=""))
+    s.receive(frame(msg("b", 2), log_id=6, internal_ext="ext|6"))
+    s.receive(frame(msg("c", 3), log_id=7, internal_ext="ext|7", need_ack=False))
+    assert s.data_to_send() == [build_ack(6, "ext|6")]
+    assert contents(s.events_received()) == ["a", "b", "c"]
+
+
+def test_the_mode_may_change_between_sockets_and_dedup_spans_both():
+    s = Session(ROOM, unique_id="alice", rng=random.Random(1))
+    s.opened()  # signed
+    [join] = s.data_to_send()
+    assert decode(join).payload_type == "im_enter_room"
+    s.receive(frame(msg("a", 1), msg("b", 2)))
+    assert [decode(f).payload_type for f in s.data_to_send()] == ["ack"]
+    s.closed()
+    s.direct = True
+    s.opened()
+    assert [decode(f).payload_type for f in s.data_to_send()] == ["hb", "im_enter_room"]
+    s.receive(frame(msg("a", 1), msg("b", 2), msg("c", 3)))  # history re-sent on join
+    assert contents(s.events_received()) == ["a", "b", "c"]
+    assert s.duplicates_dropped == 2
+
+
 def test_acks_each_need_ack_batch_with_its_log_id_and_internal_ext(session: Session):
     session.data_to_send()
     session.receive(frame(msg("a", 1), log_id=11, internal_ext="ext-one"))

@@ -8,13 +8,26 @@ what the session wants sent, hand the events to callbacks and to
 ``async for event in client.events()``.  It owns the clocks: the heartbeat,
 the stall watchdog and the reconnect backoff.
 
-Reconnection (on by default, ``Settings.reconnect``): a socket that closes
-without a stream end, or stays silent longer than ``Settings.stall_timeout``,
-is replaced by a new one from a fresh signature, after a jittered
-exponential backoff.  The session's ``msg_id`` window spans reconnects, so
-nothing already delivered is delivered again.  A stream end
-(``LiveEndEvent``), a blocked upgrade (``WebcastBlockedError``) or
-``disconnect()`` stops it.  Handler errors never stop it.
+Three connection modes (``connect=``, ``Settings.connect``, ``FASTLIVE_CONNECT``):
+
+* ``direct`` (protocol.md §2.8): the room from ``api-live/user/room``, an
+  anonymous ``ttwid`` cookie minted from a profile page (shared through a
+  :class:`~fastlive.ttwid.TtwidPool`), the websocket URL built from
+  ``Settings.ws_url``; heartbeat then room join as soon as the socket opens.
+* ``signed``: a sign server's first batch and websocket URL (§2.2).
+* ``auto`` (default): direct first; when direct fails in a way a signed
+  connection may not share (DEVICE_BLOCKED twice, no ttwid, the direct host
+  unreachable) and a sign server is configured, the room moves to signed and
+  tries direct again after ``Settings.direct_cooldown``.
+
+Reconnection (on by default, ``Settings.reconnect``) follows the pure policy
+of :class:`fastlive.supervisor.Supervisor`: a socket that closes without a
+stream end, or stays silent longer than ``Settings.stall_timeout``, is
+replaced after a backoff (a new ``ttwid`` when TikTok flagged the old one, a
+fresh signature when signed).  The session's ``msg_id`` window spans
+reconnects, so nothing already delivered is delivered again (TikTok re-sends
+recent comments on every join).  A stream end (``LiveEndEvent``),
+``disconnect()`` or a spent retry budget stops it.  Handler errors never stop it.
 
     client = TikTokLiveClient("@someone")
 
@@ -34,50 +47,65 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import os
+import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 import httpx
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from fastlive._config import Settings
+from fastlive._config import DEFAULT_SIGN_API_URL, DEFAULT_USER_AGENT, Settings, resolve_ws_url
+from fastlive.direct import (
+    build_direct_ws_url,
+    direct_handshake_headers,
+    direct_upgrade_error,
+    fetch_direct_room,
+)
 from fastlive.events import (
     BaseEvent,
     ClientEvent,
     DisconnectEvent,
     ErrorEvent,
+    LiveEndEvent,
     ReconnectEvent,
 )
 from fastlive.exceptions import (
     AlreadyConnectedError,
     ConnectError,
+    DeviceBlockedError,
     RateLimitedError,
     SignAPIError,
     SignatureMissingTokensError,
     SignatureRateLimitError,
+    TikTokBlockedError,
+    TtwidMissingError,
     UserOfflineError,
     WebcastBlockedError,
     WebError,
 )
-from fastlive.session import Session, backoff, parse_handshake_options
+from fastlive.session import Session, parse_handshake_options
 from fastlive.signer import SignClient, SignedFetch
+from fastlive.stats import RoomState, RoomStats
+from fastlive.streams import StreamUrl, parse_stream_urls
+from fastlive.supervisor import Action, ConnectMode, Outcome, Supervisor, SupervisorStats
+from fastlive.ttwid import TtwidMinter, TtwidPool, TtwidSession
+from fastlive.video import RecordingStats, record_room_video
 from fastlive.web import TikTokWeb, make_http_client, normalize_unique_id, safe_url
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["DEFAULT_EVENT_QUEUE", "EventStream", "TikTokLiveClient"]
+__all__ = ["DEFAULT_EVENT_QUEUE", "EventStream", "SignLimiter", "StateListener", "TikTokLiveClient"]
 
 logger = logging.getLogger("fastlive.client")
 
 DEFAULT_EVENT_QUEUE = 1024
 """Events buffered per ``events()`` iterator before the reader waits for it."""
-
-BACKOFF_JITTER = 0.5
-"""Reconnect delays vary by +/- this fraction."""
 
 CLOSE_TIMEOUT = 2.0
 """Longest wait for TikTok's answer to our close frame (it often sends none)."""
@@ -105,9 +133,52 @@ H = TypeVar("H", bound=Handler)
 
 _END = object()  # ends an EventStream
 
+DIRECT = ConnectMode.DIRECT
+SIGNED = ConnectMode.SIGNED
+
+
+class SignLimiter(Protocol):
+    """What a shared sign-server rate limiter offers a client (the Monitor passes one).
+
+    ``acquire()`` is awaited before every ``/webcast/fetch``; ``rate_limited()``
+    is called on every ``SignatureRateLimitError`` with its ``retry_after`` and
+    ``reset_time``.
+    """
+
+    async def acquire(self) -> None: ...
+
+    def rate_limited(self, retry_after: float, reset_time: float | None) -> None: ...
+
+
+StateListener = Callable[["TikTokLiveClient", RoomState, RoomState], Any]
+"""``callback(client, old_state, new_state)``, called synchronously on each change."""
+
 
 class _Stop(Exception):
     """Internal: the run loop stops without an error (stream over, disconnect)."""
+
+
+class _Ended:
+    """Internal: how one connection attempt ended, for the supervisor."""
+
+    __slots__ = ("code", "error", "last_rx", "outcome", "reason", "wait")
+
+    def __init__(
+        self,
+        outcome: Outcome,
+        reason: str,
+        *,
+        code: int | None = None,
+        error: BaseException | None = None,
+        wait: float | None = None,
+        last_rx: float | None = None,
+    ) -> None:
+        self.outcome = outcome
+        self.reason = reason
+        self.code = code
+        self.error = error
+        self.wait = wait
+        self.last_rx = last_rx
 
 
 class EventStream:
@@ -191,6 +262,15 @@ class TikTokLiveClient:
         http: an ``httpx.AsyncClient`` to share (the client then does not close it).
         max_queue: events buffered per ``events()`` iterator.
         logger: the ``logging.Logger`` to use (default ``fastlive.client``).
+        connect: ``"auto"`` (default), ``"direct"`` or ``"signed"``
+            (overrides ``Settings.connect`` / ``FASTLIVE_CONNECT``).
+        ws_url: the direct websocket host: a URL or a preset (``default``, ``eu``, ``us``).
+        sign_limiter: a shared :class:`SignLimiter` for the sign server (the Monitor's).
+        ttwid_pool: a shared :class:`~fastlive.ttwid.TtwidPool` (else the client makes
+            its own, minting through ``web_proxy``).
+
+    Attributes:
+        stats: the room's :class:`~fastlive.stats.RoomStats`, kept current.
     """
 
     def __init__(
@@ -213,22 +293,37 @@ class TikTokLiveClient:
         http: httpx.AsyncClient | None = None,
         max_queue: int = DEFAULT_EVENT_QUEUE,
         logger: logging.Logger | None = None,
+        connect: str | ConnectMode | None = None,
+        ws_url: str | None = None,
+        sign_limiter: SignLimiter | None = None,
+        ttwid_pool: TtwidPool | None = None,
     ) -> None:
-        overrides = {
+        overrides: dict[str, Any] = {
             "sign_api_key": sign_api_key,
             "sign_api_url": sign_api_url,
             "web_url": web_url,
             "webcast_url": webcast_url,
+            "connect": ConnectMode.parse(connect).value if connect is not None else None,
+            "ws_url": resolve_ws_url(ws_url) if ws_url is not None else None,
         }
         overrides = {k: v for k, v in overrides.items() if v is not None}
         if settings is None:
             settings = Settings.from_env(**overrides)
-        elif overrides:
-            for name in ("web_url", "webcast_url", "sign_api_url"):
-                if name in overrides:
-                    overrides[name] = overrides[name].rstrip("/")
-            settings = msgspec.structs.replace(settings, **overrides)
+            explicit_signer = bool(os.environ.get("SIGN_API_URL"))
+        else:
+            explicit_signer = False
+            if overrides:
+                for name in ("web_url", "webcast_url", "sign_api_url"):
+                    if name in overrides:
+                        overrides[name] = overrides[name].rstrip("/")
+                settings = msgspec.structs.replace(settings, **overrides)
         self._settings = settings
+        self._signer_configured = (
+            bool(settings.sign_api_key)
+            or settings.sign_api_url != DEFAULT_SIGN_API_URL
+            or sign_api_url is not None
+            or explicit_signer
+        )
         self._logger = logger or globals()["logger"]
         self._unique_id = normalize_unique_id(str(unique_id))
         self._room_id_override = room_id
@@ -245,7 +340,8 @@ class TikTokLiveClient:
         self._owns_http = http is None
         if http is not None and web_proxy is not None:
             raise ValueError("pass the proxy to your own AsyncClient, or do not pass http=")
-        self._http = http or make_http_client(settings, _proxy_url(web_proxy))
+        self._web_proxy = _proxy_url(web_proxy)
+        self._http = http or make_http_client(settings, self._web_proxy)
         self._web = TikTokWeb(settings, http=self._http, **dict(web_kwargs or {}))
         if session_id:
             self._web.set_session(session_id, tt_target_idc)
@@ -265,6 +361,17 @@ class TikTokLiveClient:
         self._stalled = False
         self._busy = False
         self._last_rx = 0.0
+
+        self._sign_limiter = sign_limiter
+        self._ttwid_pool = ttwid_pool
+        self._owns_pool = ttwid_pool is None
+        self._ttwid: TtwidSession | None = None
+        self._supervisor: Supervisor | None = None
+        self._connect_mode = SIGNED.value if settings.connect == SIGNED.value else DIRECT.value
+        self._state = RoomState.IDLE
+        self._state_listeners: list[StateListener] = []
+        self._dup_mark = 0
+        self.stats = RoomStats()
 
     # -- properties ----------------------------------------------------------
 
@@ -315,6 +422,52 @@ class TikTokLiveClient:
     def session(self) -> Session | None:
         """The sans-I/O session of the current run (for diagnostics)."""
         return self._session
+
+    @property
+    def connect_mode(self) -> str:
+        """``"direct"`` or ``"signed"``: the mode of the current (or next) attempt."""
+        return self._connect_mode
+
+    @property
+    def connect_stats(self) -> SupervisorStats:
+        """Attempts, mode switches, DEVICE_BLOCKED answers, ttwid mints and misses of
+        the current (or last) run."""
+        if self._supervisor is None:
+            return SupervisorStats()
+        return self._supervisor.stats
+
+    @property
+    def signer_configured(self) -> bool:
+        """True when a sign server is configured (an API key, or ``SIGN_API_URL``):
+        only then does ``auto`` fall back to signed connections."""
+        return self._signer_configured
+
+    @property
+    def state(self) -> RoomState:
+        """Where the room stands: IDLE, CONNECTING, LIVE, BACKING_OFF, ENDED or FAILED."""
+        return self._state
+
+    def add_state_listener(self, callback: StateListener) -> StateListener:
+        """Call ``callback(client, old, new)`` on every change of :attr:`state`."""
+        if not callable(callback):
+            raise TypeError(f"{callback!r} is not callable")
+        self._state_listeners.append(callback)
+        return callback
+
+    def remove_state_listener(self, callback: StateListener) -> None:
+        """Remove one registration of ``callback`` (``ValueError`` if absent)."""
+        self._state_listeners.remove(callback)
+
+    def _set_state(self, new: RoomState) -> None:
+        old = self._state
+        if old is new:
+            return
+        self._state = new
+        for callback in list(self._state_listeners):
+            try:
+                callback(self, old, new)
+            except Exception:  # user code must not break the client
+                self._logger.exception("state listener %r raised", callback)
 
     # -- listeners -----------------------------------------------------------
 
@@ -395,8 +548,11 @@ class TikTokLiveClient:
         room_id: int | None = None,
         compress_ws_events: bool = True,
     ) -> asyncio.Task[None]:
-        """Resolve the room, sign, and start the connection in a task; return the task.
+        """Resolve the room (and sign, in signed mode); start the connection in a task.
 
+        In ``direct`` mode the room and its live state come from
+        ``api-live/user/room``; in ``auto`` mode a blocked or rate-limited lookup
+        falls back to the signed flow when a sign server is configured.
         ``compress_ws_events`` is accepted for TikTokLive scripts; fastlive always asks
         for gzip frames (they are inflated in compiled code, with a size bound).
 
@@ -404,6 +560,7 @@ class TikTokLiveClient:
             AlreadyConnectedError: this client is already running.
             UserNotFoundError, UserOfflineError: the handle does not exist / is not live.
             SignAPIError: the sign server refused (rate limits are waited out first).
+            TikTokBlockedError, RateLimitedError: TikTok refused the room lookup.
         """
         if self.running:
             raise AlreadyConnectedError(
@@ -411,18 +568,25 @@ class TikTokLiveClient:
                 "or make one client per room"
             )
         self._starting = True
+        self._set_state(RoomState.CONNECTING)
         try:
             signed = await self._prepare(
                 room_id, fetch_room_info, fetch_gift_info, fetch_live_check
             )
+        except BaseException:
+            self._set_state(RoomState.FAILED)
+            raise
         finally:
             self._starting = False
+        assert self._supervisor is not None
         self._session = Session(
             self._room_id,
             unique_id=self._unique_id,
             dedup_window=self._settings.dedup_window,
             max_inflated_size=self._settings.max_inflated_size,
+            direct=self._supervisor.mode is DIRECT,
         )
+        self._dup_mark = 0
         self._task = asyncio.get_running_loop().create_task(
             self._run(self._session, signed, process_connect_events, fetch_live_check),
             name=f"fastlive:{self._unique_id or self._room_id}",
@@ -435,22 +599,140 @@ class TikTokLiveClient:
         fetch_room_info: bool,
         fetch_gift_info: bool,
         fetch_live_check: bool,
-    ) -> SignedFetch:
-        """Everything before the websocket: room id, live check, room info, gifts, signature."""
+    ) -> SignedFetch | None:
+        """Everything before the websocket: room id, live check, room info, gifts, and
+        in signed mode the signature."""
         self._run_error = None
         self._stop = asyncio.Event()
+        self._supervisor = supervisor = self._new_supervisor()
+        self._connect_mode = supervisor.mode.value
         room = room_id or self._room_id_override
+        checked = False
+        if supervisor.mode is DIRECT and not room:
+            try:
+                found = await fetch_direct_room(
+                    self._http,
+                    self._settings.web_url,
+                    self._unique_id,
+                    user_agent=self._web.user_agent,
+                )
+            except (TikTokBlockedError, RateLimitedError) as exc:
+                if isinstance(exc, RateLimitedError):
+                    self.stats.rate_limited += 1
+                if not supervisor.can_switch:
+                    raise
+                self._logger.warning(
+                    "@%s: the direct room lookup failed (%s); using the sign server",
+                    self._unique_id,
+                    exc,
+                )
+                _force_signed(supervisor, asyncio.get_running_loop().time())
+                self.stats.mode_switches += 1
+                self._connect_mode = SIGNED.value
+            else:
+                if not found.room_id or (fetch_live_check and not found.live):
+                    raise UserOfflineError(self._unique_id)
+                room, checked = found.room_id, True
         if room:
             self._room_id = int(room)
         else:
             self._room_id = int(await self._web.fetch_room_id(self._unique_id))
-        if fetch_live_check and not await self._web.fetch_is_live(room_id=self._room_id):
+        if (
+            fetch_live_check
+            and not checked
+            and not await self._web.fetch_is_live(room_id=self._room_id)
+        ):
             raise UserOfflineError(self._unique_id)
         if fetch_room_info:
             self._room_info = await self._web.fetch_room_info(self._room_id)
         if fetch_gift_info:
             self._gift_info = await self._web.fetch_gift_list()
+        if supervisor.mode is DIRECT:
+            return None
         return await self._sign(attempts=self._settings.reconnect_attempts)
+
+    def _new_supervisor(self) -> Supervisor:
+        s = self._settings
+        return Supervisor(
+            s.connect,
+            signer_configured=self._signer_configured,
+            max_retries=s.direct_max_retries,
+            signed_max_retries=s.reconnect_attempts,
+            healthy_session=s.healthy_session,
+            device_blocked_delay=s.device_blocked_delay,
+            backoff_initial=s.backoff_initial,
+            backoff_max=s.backoff_max,
+            cooldown=s.direct_cooldown,
+        )
+
+    def _pool(self) -> TtwidPool:
+        """The ttwid pool: the one given to the constructor, else this client's own."""
+        if self._ttwid_pool is None:
+            s = self._settings
+            minter = TtwidMinter(s, proxy=self._web_proxy)
+            pinned = s.user_agent if s.user_agent != DEFAULT_USER_AGENT else None
+            self._ttwid_pool = TtwidPool(s.ttwid_share_cap, minter, user_agent=pinned)
+        return self._ttwid_pool
+
+    async def _resolve_room_id(self) -> int:
+        if self._room_id:
+            return self._room_id
+        if self._room_id_override:
+            return int(self._room_id_override)
+        self._room_id = int(await self._web.fetch_room_id(self._unique_id))
+        return self._room_id
+
+    # -- video ---------------------------------------------------------------------
+
+    async def stream_urls(self) -> list[StreamUrl]:
+        """Every URL of the room's live video (qualities and formats), from room info.
+
+        Raises:
+            StreamUnavailableError: the room is offline or offers no video.
+            AgeRestrictedError: the room needs a logged-in session.
+        """
+        room_id = await self._resolve_room_id()
+        return parse_stream_urls(await self._web.fetch_room_info(room_id))
+
+    async def record_video(
+        self,
+        path: str | Path,
+        quality: str = "hd",
+        duration: float | None = None,
+        **options: Any,
+    ) -> RecordingStats:
+        """Record the room's live video (FLV, no ffmpeg needed) until it ends.
+
+        The recording stops at ``duration`` seconds, when the ``stop`` event given
+        in ``options`` is set, or at this client's ``LiveEndEvent``.  Other
+        ``options`` go to :class:`fastlive.video.VideoRecorder`.
+
+        Raises:
+            StreamUnavailableError, StreamQualityError, AgeRestrictedError: before
+                recording starts; then what ``VideoRecorder.run`` raises.
+        """
+        room_id = await self._resolve_room_id()
+        stop: asyncio.Event = options.pop("stop", None) or asyncio.Event()
+
+        def on_end(event: LiveEndEvent) -> None:
+            stop.set()
+
+        headers = {"User-Agent": self._web.user_agent, "Referer": self._settings.web_url + "/"}
+        headers.update(options.pop("headers", None) or {})
+        self.add_listener(LiveEndEvent, on_end)
+        try:
+            return await record_room_video(
+                self._http,
+                lambda: self._web.fetch_room_info(room_id),
+                path,
+                quality=quality,
+                duration=duration,
+                stop=stop,
+                headers=headers,
+                **options,
+            )
+        finally:
+            self.remove_listener(LiveEndEvent, on_end)
 
     async def connect(
         self, callback: Callable[[], Any] | None = None, **start_kwargs: Any
@@ -506,9 +788,11 @@ class TikTokLiveClient:
             await self.aclose()
 
     async def aclose(self) -> None:
-        """Release the HTTP client (when this client made it)."""
+        """Release the HTTP client and the ttwid minter (when this client made them)."""
         if self.running:
             await self.disconnect()
+        if self._owns_pool and self._ttwid_pool is not None:
+            await self._ttwid_pool.minter.aclose()
         if self._owns_http:
             await self._http.aclose()
 
@@ -549,7 +833,10 @@ class TikTokLiveClient:
     async def _sign(self, attempts: int) -> SignedFetch:
         """Fetch a signature, waiting out rate limits (``retry_after``) up to ``attempts`` times."""
         tries = 0
+        limiter = self._sign_limiter
         while True:
+            if limiter is not None:
+                await limiter.acquire()
             try:
                 return await self._signer.fetch(
                     self._room_id,
@@ -559,6 +846,9 @@ class TikTokLiveClient:
                     allow_authenticated=self._authenticate_ws,
                 )
             except SignatureRateLimitError as exc:
+                self.stats.rate_limited += 1
+                if limiter is not None:
+                    limiter.rate_limited(exc.retry_after, exc.reset_time)
                 tries += 1
                 if tries > attempts or self._stopping:
                     raise
@@ -587,81 +877,92 @@ class TikTokLiveClient:
         fetch_live_check: bool,
     ) -> None:
         settings = self._settings
-        delays = self._new_backoff()
-        attempt = 0
+        supervisor = self._supervisor
+        assert supervisor is not None
+        loop = asyncio.get_running_loop()
         code: int | None = None
         reason = ""
+        rotate = False
+        first = True
+        final = RoomState.ENDED
         try:
             while True:
-                wait: float | None = None
-                served = False
-                try:
-                    if self._stopping:
-                        reason = "disconnect() called"
-                        raise _Stop
-                    if signed is None:
-                        if fetch_live_check and not await self._web.fetch_is_live(
-                            room_id=self._room_id
-                        ):
-                            reason = "the stream is no longer live"
-                            raise _Stop
-                        signed = await self._sign(attempts=0)
-                    served = True
-                    code, reason = await self._serve(session, signed, process_connect_events)
-                except (_Stop, WebcastBlockedError):
-                    raise
-                except SignatureRateLimitError as exc:
-                    wait, reason = exc.retry_after, f"sign server rate limit ({exc})"
-                except SignAPIError as exc:
-                    if not _retryable_sign_error(exc):
-                        raise  # a refusal (bad key, plan): retrying will not help
-                    reason = f"sign server failed ({exc})"
-                except RateLimitedError as exc:
-                    wait, reason = exc.retry_after, f"TikTok rate limit ({exc})"
-                except WebError as exc:
-                    reason = f"live check failed ({exc})"
-                except (ConnectError, ConnectionClosed, InvalidHandshake, OSError) as exc:
-                    reason = _describe(exc)
-                except (TimeoutError, asyncio.TimeoutError):
-                    reason = "websocket connect timed out"
-                signed = None
-                if session.ended:
-                    reason = reason or "the stream ended"
-                    break
                 if self._stopping:
                     reason = "disconnect() called"
                     break
-                if served and session.batches_received:  # that socket worked: start over
-                    attempt, delays = 0, self._new_backoff()
-                if not settings.reconnect:
-                    break
-                attempt += 1
-                if attempt > settings.reconnect_attempts:
-                    raise ConnectError(
-                        f"gave up on room {self._room_id} after {settings.reconnect_attempts} "
-                        f"reconnect attempts (last: {reason}); raise Settings.reconnect_attempts "
-                        "or check your network and sign server"
+                mode = supervisor.mode
+                self._connect_mode = mode.value
+                session.direct = mode is DIRECT
+                self._set_state(RoomState.CONNECTING)
+                started = loop.time()
+                if mode is DIRECT:
+                    recheck = fetch_live_check and not first
+                    ended = await self._attempt_direct(session, rotate, recheck)
+                else:
+                    ended = await self._attempt_signed(
+                        session, signed, process_connect_events, fetch_live_check
                     )
-                delay = wait if wait is not None else next(delays)
-                self._logger.warning(
-                    "room %s: %s; reconnecting in %.2f s (attempt %d of %d)",
-                    self._room_id,
-                    reason,
-                    delay,
-                    attempt,
-                    settings.reconnect_attempts,
-                )
-                await self._emit(ReconnectEvent(attempt=attempt, delay=delay, reason=reason))
-                await self._sleep(delay)
+                rotate, signed, first = False, None, False
+                code, reason = ended.code, ended.reason
+                if session.ended:
+                    ended.outcome = Outcome.STREAM_ENDED
+                if ended.outcome is Outcome.STREAM_ENDED:
+                    break
                 if self._stopping:
                     reason = "disconnect() called"
                     break
+                refusal = _refusal(ended.error)
+                if not settings.reconnect:
+                    if refusal is not None:
+                        raise refusal
+                    break
+                now = loop.time()
+                lived = (ended.last_rx if ended.last_rx is not None else now) - started
+                decision = supervisor.attempt_ended(ended.outcome, max(lived, 0.0), now)
+                if decision.device_blocked:
+                    self.stats.device_blocked += 1
+                if decision.switched:
+                    self.stats.mode_switches += 1
+                if decision.action is Action.STOP:
+                    break
+                if decision.action is Action.GIVE_UP:
+                    if refusal is not None and mode is SIGNED:
+                        raise refusal
+                    raise ConnectError(
+                        f"{decision.reason}. Last error: {ended.reason}"
+                    ) from ended.error
+                if decision.rotate:
+                    if decision.mode is DIRECT:
+                        rotate = True
+                    elif self._ttwid_pool is not None:
+                        self._ttwid_pool.discard(self._ttwid, self)
+                        self._ttwid = None
+                elif decision.switched and decision.mode is SIGNED:
+                    if self._ttwid_pool is not None:
+                        self._ttwid_pool.release(self)
+                    self._ttwid = None
+                delay = ended.wait if ended.wait is not None else decision.delay
+                why = decision.reason if decision.switched else ended.reason
+                self.stats.reconnects += 1
+                self._logger.warning(
+                    "room %s: %s; reconnecting %s in %.2f s (attempt %d of %d)",
+                    self._room_id,
+                    why,
+                    decision.mode.value,
+                    delay,
+                    decision.attempt,
+                    decision.max_retries,
+                )
+                self._set_state(RoomState.BACKING_OFF)
+                await self._emit(ReconnectEvent(attempt=decision.attempt, delay=delay, reason=why))
+                await self._sleep(delay)
         except _Stop:
             pass
         except asyncio.CancelledError:
             reason = reason or "cancelled"
             raise
         except BaseException as exc:
+            final = RoomState.FAILED
             self._run_error = exc
             reason = str(exc)
             self._logger.error("room %s: connection failed: %s", self._room_id, exc)
@@ -669,8 +970,100 @@ class TikTokLiveClient:
             raise
         finally:
             self._ws = None
+            if self._ttwid_pool is not None:
+                self._ttwid_pool.release(self)
+                if self._owns_pool:
+                    with contextlib.suppress(Exception):
+                        await self._ttwid_pool.minter.aclose()
+            self._ttwid = None
+            self._set_state(final)
             with contextlib.suppress(BaseException):
                 await self._finish(code, reason)
+
+    async def _attempt_direct(self, session: Session, rotate: bool, recheck: bool) -> _Ended:
+        """One direct attempt: a ttwid session from the pool, then the socket (§2.8).
+
+        A reconnect first asks whether the room is still live (``recheck``): a room
+        that ended while no socket was open is not joined again and again.
+        """
+        settings = self._settings
+        if recheck:
+            try:
+                live = await self._web.fetch_is_live(room_id=self._room_id)
+            except WebError as exc:  # unknown: the socket will tell
+                self._logger.debug("room %s: live check failed (%s)", self._room_id, exc)
+                live = True
+            if not live:
+                return _Ended(Outcome.STREAM_ENDED, "the stream is no longer live")
+        pool = self._pool()
+        uid = self._unique_id or None
+        newest = max((s.id for s in pool.sessions), default=0)
+        try:
+            if rotate:
+                ttwid = await pool.rotate(pool.session_of(self) or self._ttwid, self, uid)
+            else:
+                ttwid = await pool.acquire(self, uid)
+        except TtwidMissingError as exc:
+            self._ttwid = None
+            self.stats.ttwid_misses += 1
+            return _Ended(Outcome.MINT_FAILED, f"no ttwid cookie: {exc}", error=exc)
+        if ttwid.id > newest and ttwid.rooms == {self}:
+            self.stats.ttwid_mints += 1
+            assert self._supervisor is not None
+            self._supervisor.minted()
+        self._ttwid = ttwid
+        try:
+            url = build_direct_ws_url(
+                settings.ws_url,
+                self._room_id or 0,
+                heartbeat_ms=max(1, round(settings.heartbeat_interval * 1000)),
+            )
+        except ValueError as exc:
+            raise ConnectError(f"{exc} (Settings.ws_url, FASTLIVE_WS_URL)") from None
+        extra = None
+        if self._authenticate_ws and self._session_id:
+            extra = {"sessionid": self._session_id}
+        headers = direct_handshake_headers(
+            ttwid.user_agent, ttwid.ttwid, extra_cookies=extra, web_url=settings.web_url
+        )
+        return await self._serve(session, url, headers, None, direct=True)
+
+    async def _attempt_signed(
+        self,
+        session: Session,
+        signed: SignedFetch | None,
+        process_initial: bool,
+        fetch_live_check: bool,
+    ) -> _Ended:
+        """One signed attempt: live check and signature (unless start() did them), then
+        the socket (§2.2, §3)."""
+        try:
+            if signed is None:
+                if fetch_live_check and not await self._web.fetch_is_live(room_id=self._room_id):
+                    return _Ended(Outcome.STREAM_ENDED, "the stream is no longer live")
+                signed = await self._sign(attempts=0)
+        except SignatureRateLimitError as exc:
+            reason = f"sign server rate limit ({exc})"
+            return _Ended(Outcome.ERROR, reason, error=exc, wait=exc.retry_after)
+        except SignAPIError as exc:
+            if _retryable_sign_error(exc):
+                return _Ended(Outcome.ERROR, f"sign server failed ({exc})", error=exc)
+            assert self._supervisor is not None
+            if not self._supervisor.can_switch:
+                raise  # a refusal (bad key, plan): retrying will not help
+            return _Ended(Outcome.REJECTED, f"sign server refused ({exc})", error=exc)
+        except RateLimitedError as exc:
+            self.stats.rate_limited += 1
+            reason = f"TikTok rate limit ({exc})"
+            return _Ended(Outcome.ERROR, reason, error=exc, wait=exc.retry_after)
+        except WebError as exc:
+            return _Ended(Outcome.ERROR, f"live check failed ({exc})", error=exc)
+        headers = {"User-Agent": signed.user_agent or self._web.user_agent}
+        cookie = self._cookie_header(signed)
+        if cookie:
+            headers["Cookie"] = cookie
+        initial = signed.batch if process_initial else None
+        return await self._serve(session, signed.ws_url, headers, initial, direct=False)
 
     async def _finish(self, code: int | None, reason: str) -> None:
         """Dispatch the final ``DisconnectEvent``, let async handlers finish, end streams."""
@@ -682,19 +1075,17 @@ class TikTokLiveClient:
         for stream in list(self._streams):
             await stream._put(_END)
 
-    def _new_backoff(self) -> Iterator[float]:
-        s = self._settings
-        return backoff(s.backoff_initial, s.backoff_factor, s.backoff_max, BACKOFF_JITTER)
-
     async def _serve(
-        self, session: Session, signed: SignedFetch, process_initial: bool
-    ) -> tuple[int | None, str]:
-        """Open one websocket and pump it until it closes; return (close code, reason)."""
+        self,
+        session: Session,
+        url: str,
+        headers: dict[str, str],
+        initial: Any,
+        *,
+        direct: bool,
+    ) -> _Ended:
+        """Open one websocket and pump it until it closes; say how it ended."""
         settings = self._settings
-        headers = {"User-Agent": signed.user_agent or self._web.user_agent}
-        cookie = self._cookie_header(signed)
-        if cookie:
-            headers["Cookie"] = cookie
         options: dict[str, Any] = {
             "additional_headers": headers,
             "user_agent_header": None,
@@ -709,49 +1100,91 @@ class TikTokLiveClient:
             options["proxy"] = self._ws_proxy
         options["logger"] = _NoDebugLogger(logging.getLogger("websockets.client"), {})
         options.update(self._ws_kwargs)
-        target = safe_url(signed.ws_url)  # the query carries signatures: never logged
-        self._logger.debug("room %s: opening websocket to %s", self._room_id, target)
+        target = safe_url(url)  # a signed query carries signatures: never logged
+        mode = "direct" if direct else "signed"
+        self._logger.debug("room %s: opening %s websocket to %s", self._room_id, mode, target)
         try:
-            ws = await connect(signed.ws_url, **options)
+            ws = await connect(url, **options)
         except InvalidStatus as exc:
-            raise _upgrade_error(exc, target) from None
+            response = exc.response
+            if direct:
+                error: Exception = direct_upgrade_error(response.status_code, response.headers, url)
+            else:
+                error = _upgrade_error(exc, target)
+            if isinstance(error, DeviceBlockedError):
+                outcome = Outcome.DEVICE_BLOCKED
+            elif isinstance(error, WebcastBlockedError):
+                outcome = Outcome.REJECTED
+            else:
+                outcome = Outcome.ERROR
+            return _Ended(outcome, str(error), error=error)
+        except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
+            text = (
+                "timed out"
+                if isinstance(exc, (TimeoutError, asyncio.TimeoutError))
+                else (f"{type(exc).__name__}: {exc}")
+            )
+            error = ConnectError(f"could not open the {mode} websocket to {target} ({text})")
+            return _Ended(Outcome.UNREACHABLE, str(error), error=error)
+        except (InvalidHandshake, ConnectionClosed) as exc:
+            error = ConnectError(f"the {mode} websocket upgrade to {target} failed ({exc})")
+            return _Ended(Outcome.ERROR, str(error), error=error)
 
         loop = asyncio.get_running_loop()
+        stats = self.stats
+        perf = time.perf_counter_ns
         self._ws = ws
         self._stalled = False
         self._busy = False
         timer: asyncio.Task[None] | None = None
         try:
-            handshake = parse_handshake_options(ws.response.headers.get("Handshake-Options", ""))
-            interval = (
-                _positive_float(handshake.get("ping-interval")) or settings.heartbeat_interval
+            interval = settings.heartbeat_interval
+            if not direct:
+                handshake = parse_handshake_options(
+                    ws.response.headers.get("Handshake-Options", "")
+                )
+                interval = _positive_float(handshake.get("ping-interval")) or interval
+            self._logger.info(
+                "room %s: connected, %s (heartbeat every %g s)", self._room_id, mode, interval
             )
-            self._logger.info("room %s: connected (heartbeat every %g s)", self._room_id, interval)
+            self._set_state(RoomState.LIVE)
             session.opened()
-            if process_initial and signed.batch is not None:
-                session.receive_initial(signed.batch)
+            if initial is not None:
+                session.receive_initial(initial)
             await _send(ws, session.data_to_send())
+            if session.duplicates_dropped != self._dup_mark:  # the initial batch's
+                stats.duplicates += session.duplicates_dropped - self._dup_mark
+                self._dup_mark = session.duplicates_dropped
             self._last_rx = loop.time()
-            timer = loop.create_task(self._keepalive(ws, session, interval))
-            for event in session.events_received():
-                await self._emit(event)
+            timer = loop.create_task(self._keepalive(ws, session, interval, direct))
+            await self._deliver(session.events_received())
             if session.ended:
-                return None, "the stream ended"
+                return _Ended(Outcome.STREAM_ENDED, "the stream ended")
             async for data in ws:
                 self._busy = True
-                session.receive(data if type(data) is bytes else bytes(data, "utf-8"))
+                if type(data) is not bytes:
+                    data = bytes(data, "utf-8") if isinstance(data, str) else bytes(data)
+                started = perf()
+                session.receive(data)
+                stats.decode_ns += perf() - started
+                stats.frames += 1
+                stats.bytes += len(data)
+                if session.duplicates_dropped != self._dup_mark:
+                    stats.duplicates += session.duplicates_dropped - self._dup_mark
+                    self._dup_mark = session.duplicates_dropped
                 frames = session.data_to_send()
                 if frames:
                     await _send(ws, frames)
-                for event in session.events_received():
-                    await self._emit(event)
+                events = session.events_received()
+                if events:
+                    await self._deliver(events)
                 if session.ended:
-                    return None, "the stream ended"
+                    return _Ended(Outcome.STREAM_ENDED, "the stream ended")
                 self._last_rx = loop.time()  # silence counts from when we wait again
                 self._busy = False
-            return ws.close_code, _close_reason(ws, self._stalled, settings.stall_timeout)
+            return self._socket_end(ws)
         except ConnectionClosed:
-            return ws.close_code, _close_reason(ws, self._stalled, settings.stall_timeout)
+            return self._socket_end(ws)
         finally:
             self._ws = None
             session.closed()
@@ -765,15 +1198,39 @@ class TikTokLiveClient:
                 with contextlib.suppress(Exception):
                     await ws.close()
 
-    async def _keepalive(self, ws: ClientConnection, session: Session, interval: float) -> None:
+    def _socket_end(self, ws: ClientConnection) -> _Ended:
+        """How an open socket ended: stalled, closed by the server, or lost."""
+        reason = _close_reason(ws, self._stalled, self._settings.stall_timeout)
+        if self._stalled:
+            return _Ended(Outcome.STALE, reason, code=ws.close_code, last_rx=self._last_rx)
+        code = ws.close_code
+        if code is None or code == 1006 or ws.protocol.close_rcvd is None:
+            return _Ended(Outcome.ERROR, reason, code=code)
+        return _Ended(Outcome.CLEAN_END, reason, code=code)
+
+    async def _deliver(self, events: list[Any]) -> None:
+        """Count and dispatch the events the session released."""
+        if not events:
+            return
+        stats = self.stats
+        counts = stats.events
+        for event in events:
+            counts[type(event).__name__] += 1
+            await self._emit(event)
+        stats.last_event_time = time.time()
+
+    async def _keepalive(
+        self, ws: ClientConnection, session: Session, interval: float, direct: bool = False
+    ) -> None:
         """Send heartbeats every ``interval`` s; abort the socket after ``stall_timeout`` s silent.
 
         Silence counts only while the reader waits on the socket: a slow handler or a full
-        ``events()`` queue is not a stall.
+        ``events()`` queue is not a stall.  A direct socket got its first heartbeat on
+        open, so the next one is due an interval later.
         """
         loop = asyncio.get_running_loop()
         stall = self._settings.stall_timeout
-        next_hb = loop.time()
+        next_hb = loop.time() + (interval if direct else 0.0)
         try:
             while True:
                 now = loop.time()
@@ -870,6 +1327,27 @@ async def _send(ws: ClientConnection, frames: list[bytes]) -> None:
             await ws.send(frame)
     except ConnectionClosed:
         pass
+
+
+def _refusal(error: BaseException | None) -> BaseException | None:
+    """``error`` when it is a refusal worth raising as it is (a blocked upgrade, a
+    sign server that said no), not a ``DEVICE_BLOCKED`` a new ttwid may cure."""
+    if isinstance(error, DeviceBlockedError):
+        return None
+    if isinstance(error, WebcastBlockedError):
+        return error
+    if isinstance(error, SignAPIError) and not _retryable_sign_error(error):
+        return error
+    return None
+
+
+def _force_signed(supervisor: Supervisor, now: float) -> None:
+    """Move an ``auto`` room to signed before its first attempt (the direct lookup was
+    refused); direct is tried again after the cool-down, as after any switch."""
+    supervisor.mode = SIGNED
+    supervisor.switched_at = now
+    supervisor.n = 0
+    supervisor.stats.switches += 1
 
 
 def _retryable_sign_error(exc: SignAPIError) -> bool:

@@ -17,6 +17,12 @@ The contract, in the order the client calls it::
     session.data_to_send()           # drain: frames to write, in order
     session.closed()                 # the socket went away; opened() again to resume
 
+``Session(room_id, direct=True)`` speaks the direct connection of protocol.md
+§2.8.6 instead: ``opened()`` queues an ``hb`` (no sequence number) *then*
+``im_enter_room`` (``enter_unique_id`` 0), every heartbeat carries no sequence
+number, a batch is acked only when its ``internal_ext`` is non-empty, and there
+is no initial batch.
+
 One Session spans a whole client run, reconnects included, so its ``msg_id``
 de-duplication window covers the initial batch, the websocket and every
 reconnect: nothing already delivered is delivered twice.
@@ -29,7 +35,8 @@ Theory of operation, every state rule in this file::
 - ``ConnectEvent`` is the first event, emitted once, on the first ``opened()``.
 - Each ``msg`` frame whose batch has ``need_ack`` is acked with the frame's
   ``log_id`` and the batch's ``internal_ext`` (``"-"`` when empty, as
-  TikTokLive does); the initial batch is never acked (it came over HTTP).
+  TikTokLive does; direct: no ack when empty); the initial batch is never
+  acked (it came over HTTP).
 - Frames other than ``msg`` (server ``hb``, ``im_enter_room_resp``...) are ignored.
 - A frame that does not decode at all becomes an ``ErrorEvent(source="decode")``;
   the connection goes on.  One bad message inside a good batch is the
@@ -96,6 +103,8 @@ class Session:
         max_inflated_size: bound on a gzip payload once inflated (decompression bombs).
         rng: source of the random ``enter_unique_id`` (a ``random.Random``; injectable
             so tests are deterministic).
+        direct: speak the direct connection (§2.8.6): heartbeat before the join, no
+            heartbeat sequence, no ack for an empty ``internal_ext``.
     """
 
     def __init__(
@@ -106,6 +115,7 @@ class Session:
         dedup_window: int = DEFAULT_DEDUP_WINDOW,
         max_inflated_size: int = DEFAULT_MAX_INFLATED_SIZE,
         rng: random.Random | None = None,
+        direct: bool = False,
     ) -> None:
         if dedup_window < 1:
             raise ValueError("dedup_window must be at least 1")
@@ -113,6 +123,7 @@ class Session:
         self.unique_id = unique_id
         self.state = State.CONNECTING
         self.max_inflated_size = max_inflated_size
+        self.direct = direct
         self._rng = rng or random.Random()
         self._seq = 0
         self._events: list[Any] = []
@@ -134,6 +145,8 @@ class Session:
 
         Queues the ``im_enter_room`` frame (with a fresh random ``enter_unique_id``)
         and resets the heartbeat sequence; the first call also emits ``ConnectEvent``.
+        A direct session queues an ``hb`` first and joins with ``enter_unique_id`` 0.
+        ``direct`` may be changed between sockets (``auto`` mode switching).
         Next: write ``data_to_send()``, then feed ``receive_initial()`` / ``receive()``.
         """
         if self.state is State.ENDED:
@@ -143,6 +156,10 @@ class Session:
         self.state = State.OPEN
         self._seq = 0
         self.batches_received = 0
+        if self.direct:
+            self._outgoing.append(build_heartbeat(self.room_id, 0))
+            self._outgoing.append(build_enter_room(self.room_id))
+            return
         enter_unique_id = self._rng.randint(1, _MAX_ENTER_UNIQUE_ID)
         self._outgoing.append(build_enter_room(self.room_id, enter_unique_id=enter_unique_id))
 
@@ -180,17 +197,24 @@ class Session:
             return
         self.batches_received += 1
         if batch.need_ack:
-            self._outgoing.append(build_ack(batch.log_id, batch.internal_ext or _EMPTY_ACK))
+            if batch.internal_ext:
+                self._outgoing.append(build_ack(batch.log_id, batch.internal_ext))
+            elif not self.direct:
+                self._outgoing.append(build_ack(batch.log_id, _EMPTY_ACK))
         if batch.cursor:
             self.cursor = batch.cursor
         self._accept(batch.events)
 
     def heartbeat(self) -> None:
-        """Queue one ``hb`` frame (sequence 1, 2, ... since the last ``opened()``).
+        """Queue one ``hb`` frame (sequence 1, 2, ... since the last ``opened()``;
+        none in a direct session).
 
         Does nothing unless a websocket is open.  Next: write ``data_to_send()``.
         """
         if self.state is not State.OPEN:
+            return
+        if self.direct:
+            self._outgoing.append(build_heartbeat(self.room_id, 0))
             return
         self._seq += 1
         self._outgoing.append(build_heartbeat(self.room_id, self._seq))

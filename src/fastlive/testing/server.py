@@ -9,7 +9,16 @@ One asyncio server on ``127.0.0.1`` (a free port) answers as:
 * a sign server: ``/webcast/fetch`` answers a raw ``ProtoMessageFetchResult``
   whose ``push_server`` is this server's own ``ws://`` URL, plus ``X-Set-TT-Cookie``;
 * the push websocket ``/webcast/im/push/v2/``: gzip ``msg`` frames with
-  ``need_ack``, server ``hb`` frames, answers to heartbeats and room joins.
+  ``need_ack``, server ``hb`` frames, answers to heartbeats and room joins;
+* the direct connection of protocol.md §2.8: profile pages (``/@{uid}``, ``/``)
+  that set a ``ttwid`` cookie on a configurable fraction of requests and
+  otherwise serve the challenge page (200, no cookie, ``X-TT-System-Error: 3``),
+  and the direct websocket ``/webcast/im/ws_proxy/ws_reuse_supplement/``, which
+  wants a minted ``ttwid`` and a user agent, waits for the room join before it
+  sends anything, re-sends recent comments on each join (``history=``), and can
+  answer DEVICE_BLOCKED in both shapes seen (``device_blocked=``);
+* the live video: an :class:`~fastlive.testing.flv.FLVServer` serving rooms
+  added with ``video=``, whose URLs room info carries in ``stream_url``.
 
 Traffic is scripted per room, faults are keywords of :meth:`FakeTikTok.add_room`,
 and everything a client sends is recorded (``requests``, ``ws_connections``,
@@ -38,8 +47,9 @@ from its ``common``; give each one its own ``msg_id=``, since clients drop
 duplicates).  A traffic item is a batch or a recorded frame (raw ``bytes``, sent
 as they are).  A new connection to a room resumes after the last frame sent.
 
-The websocket never sends library pings (TikTok does not) and accepts none of
-the ``permessage-deflate`` extension.  ``strict=True`` (the default) makes the
+``FakeTikTok.settings()`` points every URL at the fake, the direct websocket
+host (``ws_url``) included.  The websocket never sends library pings (TikTok
+does not) and accepts none of the ``permessage-deflate`` extension.  ``strict=True`` (the default) makes the
 upgrade check what TikTok checks: the signed token (``wrss``) from the route
 params, the user agent that was signed, and the session cookie when the fetch
 was authenticated.
@@ -48,12 +58,15 @@ was authenticated.
 from __future__ import annotations
 
 import asyncio
+import base64
 import html
 import http
 import itertools
 import json
+import random
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -67,6 +80,7 @@ from websockets.http11 import Request, Response
 from fastlive._config import Settings
 from fastlive.proto import webcast_pb2 as pb
 from fastlive.testing.factory import control, fetch_result, push_frame
+from fastlive.testing.flv import FLVServer, GeneratedFLV, room_stream_url
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -80,6 +94,15 @@ __all__ = [
 ]
 
 PUSH_PATH = "/webcast/im/push/v2/"
+DIRECT_PATH = "/webcast/im/ws_proxy/ws_reuse_supplement/"
+"""The direct websocket's path (protocol.md §2.8.4)."""
+DEVICE_BLOCKED_STATUS = 415
+CHALLENGE_ERROR = "3"
+"""``X-TT-System-Error`` of the challenge page served instead of a ``ttwid``."""
+JOIN_TIMEOUT = 5.0
+"""Seconds a direct connection waits for ``im_enter_room`` before it closes."""
+VIDEO_QUALITIES = ("origin", "hd", "sd", "ld")
+_CHAT = "WebcastChatMessage"
 CONTROL_STREAM_ENDED = 3
 DEFAULT_GIFTS = (
     {"id": 5655, "name": "Rose", "diamond_count": 1, "type": 1},
@@ -142,6 +165,12 @@ class WsConnection(msgspec.Struct, kw_only=True):
     fault: str | None = None
     """``"drop"`` or ``"stall"`` when a fault hit this connection."""
     closed: bool = False
+    direct: bool = False
+    """A direct connection (``ws_reuse_supplement``, §2.8), not the signed push socket."""
+    first_frames: list[str] = []
+    """``payload_type`` of the client's first two frames (direct wants ``hb``, ``im_enter_room``)."""
+    history_sent: int = 0
+    """Messages re-sent on join (recent comments), on a direct connection."""
 
 
 class _Issued(msgspec.Struct):
@@ -184,6 +213,12 @@ class FakeRoom:
         self.ends: bool = options.pop("ends", False)
         self.close_delay: float = options.pop("close_delay", 0.05)
         self.replay: bool = options.pop("replay", False)
+        self.device_blocked: int | bool = options.pop("device_blocked", 0)
+        self.device_blocked_status: int = options.pop("device_blocked_status", 200)
+        self.history: int = options.pop("history", 0)
+        self.empty_ext_every: int = options.pop("empty_ext_every", 0)
+        self.video: GeneratedFLV | bool | None = options.pop("video", None)
+        self.video_options: dict[str, Any] = options.pop("video_options", None) or {}
         if options:
             raise TypeError(f"add_room() got unknown keywords: {', '.join(sorted(options))}")
         for fault in self.sign_faults:
@@ -196,6 +231,8 @@ class FakeRoom:
         self._resend_next = 0
         self._changed = asyncio.Event()
         self._ended = False
+        self._recent: deque[tuple[str, bytes, int]] = deque(maxlen=max(self.history, 1))
+        self._on_end: list[Callable[[], Any]] = []
 
     def __repr__(self) -> str:
         return f"FakeRoom({self.unique_id!r}, room_id={self.room_id}, live={self.live})"
@@ -211,9 +248,16 @@ class FakeRoom:
         self._wake()
 
     def end(self) -> None:
-        """End the stream now: after pending traffic, a stream-end message, close 1000."""
+        """End the stream now: after pending traffic, a stream-end message, close 1000
+        (and the video, if the room has one)."""
         self.ends = True
         self._wake()
+        self._ended_video()
+
+    def _ended_video(self) -> None:
+        callbacks, self._on_end = self._on_end, []
+        for callback in callbacks:
+            callback()
 
     def _wake(self) -> None:
         self._changed.set()
@@ -224,9 +268,19 @@ class FakeTikTok:
     """TikTok on loopback: web API, webcast API, sign server and push websocket.
 
     Args:
-        strict: check the upgrade like TikTok (signed token, user agent, session cookie).
+        strict: check the upgrade like TikTok (signed token, user agent, session cookie;
+            direct: a ``ttwid`` this fake minted and not flagged).
         require_api_key: if set, ``/webcast/fetch`` answers 401 without this ``X-Api-Key``.
         gifts: the gift catalogue served by ``/webcast/gift/list/``.
+        ttwid_rate: the fraction of profile-page GETs that set a ``ttwid`` (the rest
+            serve the challenge page); ``ttwid_misses`` first forces that many misses.
+        seed: the random source of ``ttwid_rate``.
+
+    Attributes:
+        ttwid_misses: the next N profile-page GETs miss (may be changed at any time).
+        minted: every ``ttwid`` set -> the user agent of the request that got it.
+        flagged: ``ttwid`` values answered DEVICE_BLOCKED (refused again on reuse).
+        flv: the :class:`~fastlive.testing.flv.FLVServer` of the rooms' video.
     """
 
     def __init__(
@@ -235,8 +289,18 @@ class FakeTikTok:
         strict: bool = True,
         require_api_key: str | None = None,
         gifts: Sequence[dict[str, Any]] = DEFAULT_GIFTS,
+        ttwid_rate: float = 1.0,
+        ttwid_misses: int = 0,
+        seed: int = 0,
     ) -> None:
         self.strict = strict
+        self.ttwid_rate = ttwid_rate
+        self.ttwid_misses = ttwid_misses
+        self.minted: dict[str, str] = {}
+        self.flagged: set[str] = set()
+        self.flv = FLVServer()
+        self._rng = random.Random(seed)
+        self._joined: dict[int, asyncio.Event] = {}
         self.require_api_key = require_api_key
         self.gifts = [dict(g) for g in gifts]
         self.rooms: dict[int, FakeRoom] = {}
@@ -264,6 +328,7 @@ class FakeTikTok:
             max_size=2**20,
         )
         self._port = self._server.sockets[0].getsockname()[1]
+        await self.flv.start()
 
     async def aclose(self) -> None:
         """Close every connection (1001) and stop listening."""
@@ -273,6 +338,7 @@ class FakeTikTok:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+            await self.flv.aclose()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -307,12 +373,18 @@ class FakeTikTok:
         """The ``push_server`` the sign server hands out."""
         return f"ws://127.0.0.1:{self._port}{PUSH_PATH}"
 
+    @property
+    def ws_url(self) -> str:
+        """Stands for the direct websocket host ``wss://webcast-ws.tiktok.com``."""
+        return f"ws://127.0.0.1:{self._port}"
+
     def settings(self, **overrides: Any) -> Settings:
         """fastlive ``Settings`` pointed at this fake (``overrides`` win)."""
         values: dict[str, Any] = {
             "web_url": self.web_url,
             "webcast_url": self.webcast_url,
             "sign_api_url": self.sign_api_url,
+            "ws_url": self.ws_url,
             "http_timeout": 5.0,
             "ws_connect_timeout": 5.0,
         }
@@ -366,12 +438,28 @@ class FakeTikTok:
                 0.05: clients that stop reading at the close still see the end),
                 and the room goes offline.
             replay: every connection starts from the first frame (no resume).
+            device_blocked: answer this many direct upgrades DEVICE_BLOCKED (True:
+                every one); the ttwid presented is flagged and refused from then on.
+            device_blocked_status: 200 (as seen live: ``Handshake-Msg: DEVICE_BLOCKED``,
+                ``Handshake-Status: 415``, empty body) or 415 (a plain HTTP 415).
+            history: on each direct join, first re-send up to this many of the
+                comments already sent (TikTok's ``history_comment_count``).
+            empty_ext_every: every Nth frame carries an empty ``internal_ext`` (a
+                direct client must not ack it).
+            video: serve the room's live video: a ``GeneratedFLV`` or True (300
+                media tags); its end ends the room, and the room's end ends it.
+            video_options: ``FLVServer.add_stream`` faults (``drop_after``...).
             nickname, user_id, title, viewers: what the web API reports.
         """
         room = FakeRoom(
             unique_id.lstrip("@"), room_id, live=live, frames=frames, initial=initial, **options
         )
         self.rooms[room_id] = room
+        if room.video:
+            source = room.video if isinstance(room.video, GeneratedFLV) else GeneratedFLV()
+            name = str(room_id)
+            self.flv.add_stream(name, source, on_end=room.end, **room.video_options)
+            room._on_end.append(lambda: self.flv.end(name))
         return room
 
     def room(self, key: int | str) -> FakeRoom:
@@ -406,6 +494,10 @@ class FakeTikTok:
             for f in self.ws_received
             if f.kind == kind and (room_id is None or f.room_id == room_id)
         ]
+
+    def frames_of(self, connection: int) -> list[ClientFrame]:
+        """Every frame the client sent on one connection, in order."""
+        return [f for f in self.ws_received if f.connection == connection]
 
     def acks(self, room_id: int | None = None) -> list[ClientFrame]:
         return self.received("ack", room_id)
@@ -453,6 +545,8 @@ class FakeTikTok:
         try:
             if path.startswith("/@") and path.endswith("/live"):
                 return self._live_page(path[2:-5])
+            if path == "/" or (path.startswith("/@") and "/" not in path[2:].rstrip("/")):
+                return self._profile_page(path[2:].rstrip("/") or "", headers)
             if path.rstrip("/") == "/api-live/user/room":
                 return self._user_room(query)
             if path.rstrip("/") == "/webcast/room/check_alive":
@@ -523,6 +617,26 @@ class FakeTikTok:
         )
         return _response(200, page.encode(), "text/html; charset=utf-8")
 
+    def _profile_page(self, handle: str, headers: dict[str, str]) -> Response:
+        """A profile page: sets ``ttwid`` (``ttwid_rate``), else the challenge page."""
+        page = f"<!DOCTYPE html><html><body><div>{html.escape(handle)}</div></body></html>"
+        if self.ttwid_misses > 0 or self._rng.random() >= self.ttwid_rate:
+            self.ttwid_misses = max(0, self.ttwid_misses - 1)
+            return _response(
+                200,
+                page.encode(),
+                "text/html; charset=utf-8",
+                {"X-TT-System-Error": CHALLENGE_ERROR},
+            )
+        raw = base64.b64encode(secrets.token_bytes(24)).decode()
+        ttwid = (
+            f"1%7C{raw.replace('+', '%2B').replace('/', '%2F').replace('=', '%3D')}"
+            f"%7C{int(time.time())}%7C{secrets.token_hex(32)}"
+        )
+        self.minted[ttwid] = headers.get("user-agent", "")
+        cookie = f"ttwid={ttwid}; Path=/; Max-Age=31536000; HttpOnly; Secure; SameSite=None"
+        return _response(200, page.encode(), "text/html; charset=utf-8", {"Set-Cookie": cookie})
+
     def _user_room(self, query: dict[str, str]) -> Response:
         room = self._room_by_handle(query.get("uniqueId", ""))
         extra = {"now": int(time.time() * 1000)}
@@ -561,6 +675,12 @@ class FakeTikTok:
         return _json(
             200, {"data": data, "extra": {"now": int(time.time() * 1000)}, "status_code": 0}
         )
+
+    def _stream_url(self, room: FakeRoom) -> dict[str, Any] | None:
+        name = str(room.room_id)
+        if not room.video or not room.live or name not in self.flv.streams:
+            return None
+        return room_stream_url({q: self.flv.url(name, q) for q in VIDEO_QUALITIES})
 
     def _room_info(self, query: dict[str, str]) -> Response:
         room = self.rooms.get(int(query["room_id"]))
@@ -603,6 +723,11 @@ class FakeTikTok:
                         },
                     },
                     "age_restricted": {"restricted": False, "source": 0},
+                    **(
+                        {"stream_url": stream_url}
+                        if (stream_url := self._stream_url(room)) is not None
+                        else {}
+                    ),
                 },
                 "extra": {"now": int(time.time() * 1000)},
                 "status_code": 0,
@@ -711,7 +836,7 @@ class FakeTikTok:
         def refuse(status: int, message: str) -> Response:
             return _response(status, b"", "text/plain", {"Handshake-Msg": message})
 
-        if path != PUSH_PATH:
+        if path not in (PUSH_PATH, DIRECT_PATH):
             return refuse(404, "uri not found")
         try:
             room = self.rooms[int(query.get("room_id", ""))]
@@ -721,7 +846,12 @@ class FakeTikTok:
             if room.handshake_times is not None:
                 room.handshake_times -= 1
             return refuse(room.handshake_status, room.handshake_msg)
-        if self.strict:
+        direct = path == DIRECT_PATH
+        if direct:
+            blocked = self._direct_refusal(room, headers, cookies)
+            if blocked is not None:
+                return blocked
+        elif self.strict:
             issued = self._issued.get(query.get("wrss", ""))
             if issued is None or issued.room_id != room.room_id:
                 return refuse(400, "parameter error: missing or unknown wrss")
@@ -735,10 +865,41 @@ class FakeTikTok:
             query=query,
             headers=headers,
             cookies=cookies,
+            direct=direct,
         )
         self.ws_connections.append(record)
         self._pending[connection] = (room, record)
+        if direct:
+            self._joined[record.index] = asyncio.Event()
         return None
+
+    def _direct_refusal(
+        self, room: FakeRoom, headers: dict[str, str], cookies: dict[str, str]
+    ) -> Response | None:
+        """DEVICE_BLOCKED for a direct upgrade that TikTok would refuse (§2.8.5)."""
+        ttwid = cookies.get("ttwid", "")
+        flag = bool(room.device_blocked)
+        if flag and room.device_blocked is not True:
+            room.device_blocked = int(room.device_blocked) - 1
+        if not flag:
+            flag = not ttwid or not headers.get("user-agent") or ttwid in self.flagged
+            flag = flag or (self.strict and ttwid not in self.minted)
+        if not flag:
+            return None
+        if ttwid:
+            self.flagged.add(ttwid)
+        if room.device_blocked_status == DEVICE_BLOCKED_STATUS:
+            return _response(DEVICE_BLOCKED_STATUS, b"", "text/plain")
+        return _response(
+            room.device_blocked_status,
+            b"",
+            "text/plain",
+            {
+                "Handshake-Msg": "DEVICE_BLOCKED",
+                "Handshake-Status": str(DEVICE_BLOCKED_STATUS),
+                "x-tt-logid": secrets.token_hex(16).upper(),
+            },
+        )
 
     async def _handle_ws(self, ws: ServerConnection) -> None:
         room, record = self._pending.pop(ws)
@@ -783,6 +944,8 @@ class FakeTikTok:
                     raw=message,
                     at=time.time(),
                 )
+                if len(record.first_frames) < 2:
+                    record.first_frames.append(frame.payload_type)
                 if frame.payload_type == "ack":
                     entry.internal_ext = frame.payload.decode("utf-8", "replace")
                 elif frame.payload_type == "hb":
@@ -801,11 +964,15 @@ class FakeTikTok:
                         await ws.send(reply)
                     except ConnectionClosed:  # closing: keep reading what is in flight
                         pass
+                if frame.payload_type == "im_enter_room" and record.index in self._joined:
+                    self._joined[record.index].set()
         except ConnectionClosed:
             pass
 
     async def _send_loop(self, ws: ServerConnection, room: FakeRoom, record: WsConnection) -> None:
         gzip_on = record.query.get("compress") == "gzip"
+        if record.direct and not await self._direct_join(ws, room, record, gzip_on):
+            return
         index = 0 if room.replay else max(0, room.position - room._resend_next)
         room._resend_next = 0
         sent = 0
@@ -814,6 +981,7 @@ class FakeTikTok:
                 room.drop_times -= 1
                 room._resend_next = room.resend
                 record.fault = "drop"
+                await asyncio.sleep(0.01)  # let the reader record the client's last frames
                 await _abort(ws)
                 return
             if room.stall_after is not None and room.stall_times > 0 and sent >= room.stall_after:
@@ -824,6 +992,8 @@ class FakeTikTok:
                 item = room.traffic[index]
                 index += 1
                 data = self._build_frame(item, room, record, index, gzip_on)
+                if room.history and not isinstance(item, (bytes, bytearray, memoryview)):
+                    room._recent.extend(p for p in map(_message_parts, item) if p[0] == _CHAT)
                 await ws.send(data)
                 sent += 1
                 record.frames_sent += 1
@@ -837,6 +1007,7 @@ class FakeTikTok:
                 await ws.send(self._build_frame(ending, room, record, index + 1, gzip_on))
                 room.live = False
                 room._ended = True
+                room._ended_video()
                 await asyncio.sleep(room.close_delay)
                 await ws.close(1000, "stream ended")
                 return
@@ -850,6 +1021,31 @@ class FakeTikTok:
                 return
             closed.cancel()
 
+    async def _direct_join(
+        self, ws: ServerConnection, room: FakeRoom, record: WsConnection, gzip_on: bool
+    ) -> bool:
+        """Wait for the client's ``im_enter_room``, then re-send recent comments."""
+        joined = self._joined[record.index]
+        closed = asyncio.ensure_future(ws.wait_closed())
+        waiting = asyncio.ensure_future(joined.wait())
+        try:
+            await asyncio.wait(
+                {closed, waiting}, timeout=JOIN_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            closed.cancel()
+            waiting.cancel()
+            del self._joined[record.index]
+        if not joined.is_set():
+            await ws.close(1000, "payload_handler_hb")  # never joined
+            return False
+        limit = _int(record.query.get("history_comment_count"), 0)
+        recent = list(room._recent)[-min(room.history, limit) :] if room.history else []
+        if recent and limit:
+            record.history_sent = len(recent)
+            await ws.send(self._build_frame(recent, room, record, 0, gzip_on))
+        return True
+
     def _build_frame(
         self, item: Any, room: FakeRoom, record: WsConnection, seq: int, gzip_on: bool
     ) -> bytes:
@@ -857,6 +1053,8 @@ class FakeTikTok:
             return bytes(item)
         now_ms = int(time.time() * 1000)
         internal_ext = f"internal_ext:{room.room_id}:{seq}:{now_ms}"
+        if room.empty_ext_every and seq and seq % room.empty_ext_every == 0:
+            internal_ext = ""
         batch = fetch_result(
             [_message_parts(message) for message in item],
             cursor=f"{now_ms}_{room.room_id}_{seq}_1_0_0",
@@ -946,6 +1144,13 @@ async def _abort(ws: ServerConnection) -> None:
             break
         await asyncio.sleep(0.005)
     transport.abort()
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
 
 
 def _parse_cookie_header(header: str) -> dict[str, str]:
