@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
+import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from fastlive.proto import webcast_pb2 as pb
+from fastlive.recording import FRAME, read_records
+from fastlive.testing import FakeTikTok, chat, gift, make_user
 
 CAPTURES = Path(__file__).resolve().parents[1].parent / "shared" / "captures"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "fastlive", *args], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "fastlive", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
 
@@ -31,7 +39,9 @@ def made_up_frame() -> bytes:
     result = pb.ProtoMessageFetchResult(need_ack=True, internal_ext="e")
     result.messages.add(method="WebcastChatMessage", payload=chat.SerializeToString(), msg_id=1)
     result.messages.add(method="WebcastLikeMessage", payload=like.SerializeToString(), msg_id=2)
-    frame = pb.WebcastPushFrame(payload_type="msg", payload=gzip.compress(result.SerializeToString()))
+    frame = pb.WebcastPushFrame(
+        payload_type="msg", payload=gzip.compress(result.SerializeToString())
+    )
     return frame.SerializeToString()
 
 
@@ -77,3 +87,167 @@ def test_decode_the_real_captures():
     summary = out.stderr.strip().splitlines()[-1]
     total = int(summary.split()[0])
     assert total > 3000 and "DecodeErrorEvent" not in summary
+
+
+# -- the live commands against FakeTikTok (the fake runs in this loop, the command in a
+# subprocess, so it is started with asyncio, never with a blocking subprocess.run) ---------
+
+USER = make_user(7_300_000_000_000_000_001, "Alice A", "alice.a", fan_club_name="")
+ROOM = 7_400_000_000_000_200_000
+
+
+def room_traffic(room_id: int, frames: int = 3) -> list[list]:
+    out = []
+    for f in range(frames):
+        msg_id = room_id % 10**6 * 1000 + f
+        out.append(
+            [
+                (
+                    "WebcastChatMessage",
+                    chat(f"hello {f}", USER, msg_id=msg_id, room_id=room_id),
+                    msg_id,
+                )
+            ]
+        )
+    return out
+
+
+async def arun(fake: FakeTikTok, *args: str, timeout: float = 30) -> tuple[int, str, str]:
+    env = {
+        **os.environ,
+        "FASTLIVE_WEB_URL": fake.web_url,
+        "FASTLIVE_WEBCAST_URL": fake.webcast_url,
+        "SIGN_API_URL": fake.sign_api_url,
+        "FASTLIVE_CONNECT": "signed",
+    }
+    env.pop("SIGN_API_KEY", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "fastlive",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_watch_jsonl_matches_what_the_fake_sent(tmp_path):
+    async with FakeTikTok() as fake:
+        sent = {}
+        for i in range(3):
+            rid = ROOM + i
+            sent[rid] = room_traffic(rid)
+            fake.add_room(f"cli{i}", room_id=rid, frames=sent[rid], ends=True)
+        code, out, err = await arun(
+            fake,
+            "watch",
+            "@cli0",
+            "@cli1",
+            str(ROOM + 2),
+            "--jsonl",
+            "--once",
+            "--poll-interval",
+            "0.05",
+            "--record",
+            str(tmp_path),
+            "--duration",
+            "20",
+        )
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    comments = [r for r in rows if r["type"] == "CommentEvent"]
+    got = {(r["room_id"], r["msg_id"], r["content"], r["user"]["unique_id"]) for r in comments}
+    want = {
+        (rid, m[2], f"hello {f}", "alice.a")
+        for rid, frames in sent.items()
+        for f, batch in enumerate(frames)
+        for m in batch
+    }
+    assert got == want and len(comments) == len(want)
+    assert sum(r["type"] == "LiveEndEvent" for r in rows) == 3
+    assert {r["room"] for r in rows} == {"@cli0", "@cli1", str(ROOM + 2)}
+    assert "events from 3 rooms" in err
+    assert len([r for r in read_records(tmp_path / "cli0.flrec") if r.kind == FRAME]) >= 3
+    done = await asyncio.to_thread(run, "replay", "--jsonl", str(tmp_path / "cli0.flrec"))
+    assert done.returncode == 0, done.stderr  # the recording replays, offline
+    replayed = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["content"] for r in replayed if r["type"] == "CommentEvent"] == [
+        "hello 0",
+        "hello 1",
+        "hello 2",
+    ]
+
+
+async def test_watch_readable_feed_with_streaks():
+    async with FakeTikTok() as fake:
+        g = gift(
+            5487, "Finger Heart", 5, 1, USER, repeat_count=3, repeat_end=1, msg_id=9, room_id=ROOM
+        )
+        fake.add_room(
+            "feed",
+            room_id=ROOM,
+            frames=[*room_traffic(ROOM, 1), [("WebcastGiftMessage", g, 9)]],
+            ends=True,
+        )
+        code, out, err = await arun(
+            fake,
+            "watch",
+            "@feed",
+            "--once",
+            "--streaks",
+            "--poll-interval",
+            "0.05",
+            "--duration",
+            "20",
+        )
+    assert code == 0, err
+    assert "\033[" not in out  # not a terminal: no colour
+    lines = out.splitlines()
+    assert any("CommentEvent" in line and "hello 0" in line and "@feed" in line for line in lines)
+    assert any(
+        "GiftStreakEvent" in line and "Finger Heart x3 = 15 diamonds" in line for line in lines
+    )
+
+
+async def test_live_info_and_errors():
+    async with FakeTikTok() as fake:
+        fake.add_room("on", room_id=ROOM, frames=[])
+        fake.add_room("off", room_id=ROOM + 1, live=False)
+        code, out, err = await arun(fake, "live", "@on", "@off")
+        assert code == 0, err
+        lines = dict(line.split(None, 1) for line in out.splitlines())
+        assert lines["@on"].startswith("live") and lines["@off"].startswith("offline")
+        code, out, err = await arun(fake, "info", "@on")
+        assert code == 0, err
+        assert f"room       {ROOM}" in out and "@on" in out
+        code, out, err = await arun(
+            fake, "watch", "@nobody.here", "--poll-interval", "0.05", "--duration", "20"
+        )
+        assert code == 1 and "fastlive: @nobody.here:" in err and "Traceback" not in err
+        code, out, err = await arun(fake, "watch", "@on", "--shard", "3/2")
+        assert code == 2 and "not a shard" in err
+
+
+def test_shard_split_is_stable_and_complete():
+    from fastlive.monitor import shard_of
+
+    rooms = [f"@host{i}" for i in range(200)]
+    shards = [shard_of(r, 4) for r in rooms]
+    assert shards == [shard_of(r.upper().lstrip("@"), 4) for r in rooms]  # same key, same shard
+    assert set(shards) == {0, 1, 2, 3} and max(Counter(shards).values()) < 80
+
+
+def test_replay_of_a_torn_recording_says_so(tmp_path):
+    from fastlive.recording import Recorder
+
+    path = tmp_path / "torn.flrec"
+    with Recorder(path) as rec:
+        rec.write(FRAME, made_up_frame())
+    with open(path, "ab") as f:
+        f.write(b"\x00" * 9)  # a crash mid-write
+    out = run("replay", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "2 events" in out.stderr and "torn record" in out.stderr

@@ -142,6 +142,7 @@ from fastlive.exceptions import (
     WebcastBlockedError,
     WebError,
 )
+from fastlive.monitor import Monitor
 
 __version__ = "0.1.0"
 
@@ -218,6 +219,7 @@ __all__ = [
     "LiveUnpauseEvent",
     "MarqueeAnnouncementEvent",
     "MessageDetectEvent",
+    "Monitor",
     "NoticeEvent",
     "OecLiveShoppingEvent",
     "PartnershipDropsUpdateEvent",

@@ -1,21 +1,45 @@
-"""The ``fastlive`` command: a thin face over the library."""
+"""The ``fastlive`` command: a thin face over the library.
+
+    fastlive watch @a @b ...        live feed of one or many rooms (--jsonl, --record DIR)
+    fastlive live @a @b ...         who is live now
+    fastlive info @a                room info and stream URLs
+    fastlive video @a               record the live video (FLV; --mp4 with ffmpeg)
+    fastlive replay FILE            replay a recording (--serve: as a fake TikTok)
+    fastlive decode PATH            decode captured frames or payloads
+    fastlive bench                  the decode benchmark (from a source checkout)
+
+Every base URL has a flag and an environment variable (``--web-url`` /
+``FASTLIVE_WEB_URL``, ``--webcast-url`` / ``FASTLIVE_WEBCAST_URL``,
+``--sign-api-url`` / ``SIGN_API_URL``), so the command runs against
+``fastlive.testing.FakeTikTok`` as well as TikTok.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import binascii
+import contextlib
 import json
+import logging
+import os
+import re
+import runpy
+import signal
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
+from fastlive._config import CONNECT_MODES, Settings
 from fastlive._decode import decode, decode_message
-from fastlive.events import BaseEvent, DecodeErrorEvent
-from fastlive.exceptions import DecodeError, FastLiveError
+from fastlive.events import BaseEvent, ClientEvent, DecodeErrorEvent, GiftStreakEvent
+from fastlive.exceptions import DecodeError, FastLiveError, UserOfflineError
 
 __all__ = ["main"]
 
@@ -64,8 +88,9 @@ def _message(method: str, payload: bytes, path: Path) -> BaseEvent:
     try:
         return decode_message(method, payload)
     except DecodeError as exc:
-        return DecodeErrorEvent(raw=payload, method=method, reason=f"{path.name}: {exc.reason}",
-                                offset=exc.offset)
+        return DecodeErrorEvent(
+            raw=payload, method=method, reason=f"{path.name}: {exc.reason}", offset=exc.offset
+        )
 
 
 def _line(event: BaseEvent) -> str:
@@ -99,26 +124,598 @@ def cmd_decode(args: argparse.Namespace) -> int:
     return 1 if counts.get("DecodeErrorEvent") or not total else 0
 
 
+# -- shared helpers ------------------------------------------------------------------
+
+_COLOURS = {
+    "CommentEvent": "\033[97m",
+    "GiftEvent": "\033[95m",
+    "GiftStreakEvent": "\033[1;95m",
+    "LikeEvent": "\033[91m",
+    "JoinEvent": "\033[90m",
+    "FollowEvent": "\033[92m",
+    "ShareEvent": "\033[92m",
+    "LiveEndEvent": "\033[1;93m",
+    "ConnectEvent": "\033[1;96m",
+    "DisconnectEvent": "\033[1;93m",
+    "ReconnectEvent": "\033[33m",
+    "ErrorEvent": "\033[31m",
+}
+_RESET = "\033[0m"
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from ``90``, ``90s``, ``10m`` or ``1.5h``."""
+    match = _DURATION_RE.match(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration: use 90, 90s, 10m or 1h")
+    value, unit = float(match.group(1)), match.group(2)
+    return value * {"": 1, "s": 1, "m": 60, "h": 3600}[unit]
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``K/N`` (1-based) to ``(K, N)``."""
+    k, sep, n = text.partition("/")
+    try:
+        shard, total = int(k), int(n)
+    except ValueError:
+        shard = total = 0
+    if not sep or total < 1 or not 1 <= shard <= total:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shard: use K/N with 1 <= K <= N")
+    return shard, total
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        web_url=getattr(args, "web_url", None),
+        webcast_url=getattr(args, "webcast_url", None),
+        sign_api_url=getattr(args, "sign_api_url", None),
+        connect=getattr(args, "connect", None),
+        ws_url=getattr(args, "ws_url", None),
+    )
+
+
+def _room_arg(text: str) -> str | int:
+    """A room id (digits, 6 or more) or a handle."""
+    text = text.strip()
+    return int(text) if text.isdigit() and len(text) >= 6 else text
+
+
+def _describe(event: Any) -> str:
+    """The human part of a feed line."""
+    if isinstance(event, GiftStreakEvent):
+        name = event.gift.name if event.gift is not None else event.gift_id
+        end = " (timed out)" if event.timed_out else ""
+        return f"{name} x{event.count} = {event.diamonds} diamonds{end}"
+    if isinstance(event, ClientEvent):
+        parts = [
+            f"{k}={v}"
+            for k, v in msgspec.structs.asdict(event).items()
+            if k != "exception" and v not in (None, "", 0)
+        ]
+        return " ".join(parts)
+    return _line(event).split(None, 1)[1].strip() if " " in _line(event) else ""
+
+
+def _to_json(room: Any, event: Any) -> dict[str, Any]:
+    data = event.to_dict()
+    data.pop("exception", None)
+    out = {
+        "type": data.pop("type"),
+        "room": room.key,
+        "room_id": getattr(event, "room_id", 0) or room.room_id,
+        "msg_id": data.pop("msg_id", None),
+    }
+    data.pop("room_id", None)
+    out.update(data)
+    return out
+
+
+def _enc_hook(obj: Any) -> Any:
+    return repr(obj)
+
+
+# -- watch ---------------------------------------------------------------------------
+
+
+async def _watch(args: argparse.Namespace) -> int:
+    from fastlive.monitor import Monitor, shard_of
+    from fastlive.stats import RoomState
+
+    rooms = [_room_arg(r) for r in args.rooms]
+    if args.shard:
+        k, n = args.shard
+        rooms = [r for r in rooms if shard_of(r, n) == k - 1]
+        if not rooms:
+            print(f"fastlive: shard {k}/{n} holds none of these rooms", file=sys.stderr)
+            return 0
+    if args.video and not args.record:
+        raise FastLiveError("--video needs --record DIR (the video goes beside the frames)")
+    monitor = Monitor(
+        rooms,
+        settings=_settings(args),
+        overflow="drop_oldest" if args.drop else "block",
+        max_queue=args.max_queue,
+        poll_interval=args.poll_interval,
+        gift_streaks=args.streaks,
+        record_dir=args.record,
+    )
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    if args.duration:
+        loop.call_later(args.duration, stop.set)
+    sessions_done: set[str] = set()
+
+    def on_state(room: Any, old: RoomState, new: RoomState) -> None:
+        if old is RoomState.LIVE and new is RoomState.ENDED:
+            sessions_done.add(room.key)
+        settled = all(
+            r.state is RoomState.FAILED or r.key in sessions_done for r in monitor.rooms.values()
+        )
+        if settled and (
+            args.once or all(r.state is RoomState.FAILED for r in monitor.rooms.values())
+        ):
+            stop.set()
+
+    monitor.add_state_listener(on_state)
+    videos: dict[str, asyncio.Task[Any]] = {}
+    if args.video:
+        monitor.add_state_listener(
+            lambda room, old, new: _video_on_state(monitor, args.record, videos, room, new)
+        )
+    out = sys.stdout
+    colour = out.isatty() and not args.no_color and "NO_COLOR" not in os.environ
+    status_tty = sys.stderr.isatty() and not args.jsonl
+    encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
+    counted = [0]
+
+    async def consume() -> None:
+        write = out.write
+        async for room, event in monitor.events():
+            counted[0] += 1
+            if args.jsonl:
+                write(encoder.encode(_to_json(room, event)).decode() + "\n")
+                continue
+            name = type(event).__name__
+            text = f"{time.strftime('%H:%M:%S')} {room.name:<20} {name:<18} {_describe(event)}"
+            if colour:
+                text = f"{_COLOURS.get(name, '')}{text}{_RESET}"
+            write(text + "\n")
+
+    async def status() -> None:
+        last, last_t = 0, time.monotonic()
+        while True:
+            await asyncio.sleep(1.0)
+            out.flush()
+            if not status_tty:
+                continue
+            now = time.monotonic()
+            rate = (counted[0] - last) / max(now - last_t, 1e-9)
+            last, last_t = counted[0], now
+            states = monitor.states()
+            line = (
+                f"live {states[RoomState.LIVE]}/{len(monitor.rooms)}  "
+                f"waiting {states[RoomState.WAITING]}  {rate:,.1f} ev/s  "
+                f"events {counted[0]:,}  dropped {monitor.stats.dropped}"
+            )
+            sys.stderr.write("\r\033[K" + line)
+            sys.stderr.flush()
+
+    async with monitor:
+        tasks = [asyncio.ensure_future(consume()), asyncio.ensure_future(status())]
+        await stop.wait()
+    for task in videos.values():
+        task.cancel()
+    await asyncio.gather(*videos.values(), return_exceptions=True)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    out.flush()
+    if status_tty:
+        sys.stderr.write("\r\033[K")
+    stats = monitor.stats
+    failed = [r for r in monitor.rooms.values() if r.state is RoomState.FAILED]
+    for room in failed:
+        print(f"fastlive: {room.name}: {room.error}", file=sys.stderr)
+    print(
+        f"{stats.events_total} events from {len(monitor.rooms)} rooms "
+        f"({stats.frames} frames, {stats.reconnects} reconnects, {stats.dropped} dropped)",
+        file=sys.stderr,
+    )
+    return 1 if failed and len(failed) == len(monitor.rooms) else 0
+
+
+def _video_on_state(
+    monitor: Any, folder: Path, videos: dict[str, asyncio.Task[Any]], room: Any, new: Any
+) -> None:
+    """``watch --record DIR --video``: record each room's video while it is live."""
+    from fastlive.stats import RoomState
+    from fastlive.video import record_room_video
+
+    if new is not RoomState.LIVE or room.key in videos and not videos[room.key].done():
+        return
+    name = re.sub(r"[^\w.-]", "_", room.unique_id or str(room.room_id))
+    path = folder / f"{name}.{room.sessions}.flv"
+    room_id = room.room_id
+
+    async def run() -> None:
+        try:
+            await record_room_video(
+                monitor.http,
+                lambda: monitor.web.fetch_room_info(room_id),
+                path,
+                manifest=True,
+                wallclock=time.time,
+                overwrite=True,
+            )
+        except FastLiveError as exc:
+            print(f"fastlive: {room.name}: video: {exc}", file=sys.stderr)
+
+    videos[room.key] = asyncio.ensure_future(run())
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    return _run(_watch(args))
+
+
+# -- live, info ------------------------------------------------------------------------
+
+
+async def _live(args: argparse.Namespace) -> int:
+    from fastlive.web import TikTokWeb
+
+    async with TikTokWeb(_settings(args)) as web:
+        rooms = [_room_arg(r) for r in args.rooms]
+        ids: dict[str, int | None] = {}
+        errors: dict[str, str] = {}
+        for room in rooms:
+            key = str(room) if isinstance(room, int) else f"@{room.lstrip('@')}"
+            if isinstance(room, int):
+                ids[key] = room
+                continue
+            try:
+                ids[key] = await web.fetch_room_id(room)
+            except UserOfflineError:
+                ids[key] = None
+            except FastLiveError as exc:
+                ids[key] = None
+                errors[key] = str(exc)
+        known = [r for r in ids.values() if r is not None]
+        alive = dict(zip(known, await web.fetch_is_live_many(known))) if known else {}
+    any_live = False
+    for key, room_id in ids.items():
+        live = bool(room_id and alive.get(room_id))
+        any_live |= live
+        if args.json:
+            row = {"room": key, "room_id": room_id, "live": live, "error": errors.get(key)}
+            print(json.dumps(row))
+        else:
+            what = "live" if live else ("error: " + errors[key] if key in errors else "offline")
+            print(f"{key:<28} {what:<8} {room_id or ''}".rstrip())
+    return 0 if not errors else 1
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    return _run(_live(args))
+
+
+async def _info(args: argparse.Namespace) -> int:
+    from fastlive.streams import parse_stream_urls
+    from fastlive.web import TikTokWeb
+
+    room = _room_arg(args.room)
+    async with TikTokWeb(_settings(args)) as web:
+        room_id = room if isinstance(room, int) else await web.fetch_room_id(room)
+        info = await web.fetch_room_info(room_id)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    owner = info.get("owner") or {}
+    status = {2: "live", 3: "paused", 4: "offline"}.get(info.get("status"), info.get("status"))
+    print(f"room       {room_id}")
+    print(f"host       @{owner.get('display_id', '')} ({owner.get('nickname', '')})")
+    print(f"title      {info.get('title', '')}")
+    print(f"status     {status}")
+    print(f"viewers    {info.get('user_count', '')}")
+    try:
+        urls = parse_stream_urls(info)
+    except FastLiveError as exc:
+        print(f"streams    none ({exc})")
+        return 0
+    print("streams")
+    for url in urls:
+        rate = f"{url.bitrate / 1e6:.2f} Mbit/s" if url.bitrate else "-"
+        print(
+            f"  {url.quality:<7} {url.format:<5} {url.resolution or '-':<10} {rate:<13} {url.url}"
+        )
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    return _run(_info(args))
+
+
+# -- video ---------------------------------------------------------------------------
+
+
+async def _video(args: argparse.Namespace) -> int:
+    from fastlive.video import progress_line, record_room_video, remux_to_mp4
+    from fastlive.web import TikTokWeb
+
+    room = _room_arg(args.room)
+    name = str(room).lstrip("@")
+    path = Path(args.output or f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.flv")
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+    tty = sys.stderr.isatty()
+
+    def progress(stats: Any) -> None:
+        line = progress_line(stats)
+        sys.stderr.write(("\r\033[K" + line) if tty else line + "\n")
+        sys.stderr.flush()
+
+    async with TikTokWeb(_settings(args)) as web:
+        room_id = room if isinstance(room, int) else await web.fetch_room_id(room)
+        stats = await record_room_video(
+            web.http,
+            lambda: web.fetch_room_info(room_id),
+            path,
+            quality=args.quality,
+            duration=args.duration,
+            stop=stop,
+            on_progress=progress,
+            overwrite=args.force,
+        )
+    if tty:
+        sys.stderr.write("\n")
+    paths = [str(p) for p in stats.paths]
+    print(f"recorded {', '.join(paths)}: {progress_line(stats)}", file=sys.stderr)
+    if args.mp4:
+        out = await remux_to_mp4(stats.paths, path.with_suffix(".mp4"))
+        print(f"remuxed to {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_video(args: argparse.Namespace) -> int:
+    return _run(_video(args))
+
+
+# -- replay, bench ---------------------------------------------------------------------
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from fastlive.replay import iter_batches, replay
+
+    if args.serve:
+        return _run(_serve(args))
+    encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
+    counts: Counter[str] = Counter()
+    errors: list[DecodeError] = []
+    truncated: list[int] = []
+    out = sys.stdout
+
+    def emit(batch: Any) -> None:
+        for event in batch.events:
+            counts[type(event).__name__] += 1
+            if args.jsonl:
+                out.write(encoder.encode(event.to_dict()).decode() + "\n")
+            elif not args.quiet:
+                out.write(_line(event) + "\n")
+
+    started = time.perf_counter()
+    if args.speed:
+
+        async def paced() -> None:
+            async for _, batch in replay(args.file, speed=args.speed, errors=errors):
+                emit(batch)
+                out.flush()
+
+        _run(paced())
+    else:
+        for _, batch in iter_batches(args.file, errors=errors, truncated=truncated):
+            emit(batch)
+    elapsed = time.perf_counter() - started
+    total = sum(counts.values())
+    summary = ", ".join(f"{name} {n}" for name, n in counts.most_common())
+    print(f"{total} events in {elapsed:.3f} s: {summary}", file=sys.stderr)
+    if truncated and truncated[0] < Path(args.file).stat().st_size:
+        print(
+            f"fastlive: the recording ends in a torn record at byte {truncated[0]} "
+            "(a crash mid-write); everything before it was replayed",
+            file=sys.stderr,
+        )
+    for exc in errors[:5]:
+        print(f"fastlive: a frame did not decode: {exc}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    """Serve a recording as a room of ``FakeTikTok``: any client can connect to it."""
+    from fastlive.recording import FRAME, META, read_records
+    from fastlive.testing import FakeTikTok
+
+    records = list(read_records(args.file, kinds={FRAME, META}))
+    metas = [r.meta() for r in records if r.kind == META]
+    frames = [r.data for r in records if r.kind == FRAME]
+    meta = metas[0] if metas else {}
+    handle = meta.get("unique_id") or "replay"
+    room_id = int(meta.get("room_id") or 7_400_000_000_000_000_001)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    if args.duration:
+        loop.call_later(args.duration, stop.set)
+    async with FakeTikTok() as fake:
+        fake.add_room(handle, room_id=room_id, frames=frames, replay=True, interval=args.interval)
+        print(f"serving {len(frames)} frames of {args.file} as @{handle} (room {room_id})")
+        print(
+            f"FASTLIVE_WEB_URL={fake.web_url} FASTLIVE_WEBCAST_URL={fake.webcast_url} "
+            f"SIGN_API_URL={fake.sign_api_url} FASTLIVE_CONNECT=signed",
+            flush=True,
+        )
+        await stop.wait()
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_decode.py"
+    if not script.is_file():
+        raise FastLiveError(
+            "the benchmarks live in the source tree, not in the installed package: "
+            "run 'fastlive bench' from a checkout installed with pip install -e ."
+        )
+    sys.path.insert(0, str(script.parent))
+    sys.argv = [str(script), *args.bench_args]
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    return 0
+
+
+def _run(coro: Any) -> int:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+# -- parser ----------------------------------------------------------------------------
+
+
+def _urls(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "endpoints (also FASTLIVE_WEB_URL, FASTLIVE_WEBCAST_URL, SIGN_API_URL)"
+    )
+    g.add_argument("--web-url", help="TikTok's web site (https://www.tiktok.com)")
+    g.add_argument("--webcast-url", help="TikTok's webcast API (https://webcast.tiktok.com)")
+    g.add_argument("--sign-api-url", help="the sign server (SIGN_API_URL); key: SIGN_API_KEY")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fastlive", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="fastlive",
+        description="TikTok LIVE events from the command line.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log connections (INFO)")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("watch", help="a live feed of one or many rooms")
+    p.add_argument("rooms", nargs="+", metavar="ROOM", help="@handles or room ids")
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per event")
+    p.add_argument("--record", type=Path, metavar="DIR", help="record raw frames to DIR")
+    p.add_argument("--video", action="store_true", help="with --record: the video too")
+    p.add_argument("--streaks", action="store_true", help="one GiftStreakEvent per streak")
+    p.add_argument(
+        "--shard",
+        type=parse_shard,
+        metavar="K/N",
+        help="watch only this process's share of the rooms (stable by room)",
+    )
+    p.add_argument("--connect", choices=CONNECT_MODES, help="connection mode (FASTLIVE_CONNECT)")
+    p.add_argument("--ws-url", help="direct websocket host: a URL or eu/us (FASTLIVE_WS_URL)")
+    p.add_argument(
+        "--drop",
+        action="store_true",
+        help="if output is slower than the rooms, drop the oldest events (counted)",
+    )
+    p.add_argument("--max-queue", type=int, default=10_000, help="events buffered (10000)")
+    p.add_argument(
+        "--poll-interval",
+        type=float,
+        default=30.0,
+        help="seconds between live checks of offline rooms (30)",
+    )
+    p.add_argument("--duration", type=parse_duration, help="stop after this long (10m, 1h)")
+    p.add_argument(
+        "--once", action="store_true", help="exit when every room has ended once (or failed)"
+    )
+    p.add_argument("--no-color", action="store_true", help="no colours (also NO_COLOR)")
+    _urls(p)
+    p.set_defaults(func=cmd_watch)
+
+    p = sub.add_parser("live", help="check who is live")
+    p.add_argument("rooms", nargs="+", metavar="ROOM", help="@handles or room ids")
+    p.add_argument("--json", action="store_true", help="one JSON object per room")
+    _urls(p)
+    p.set_defaults(func=cmd_live)
+
+    p = sub.add_parser("info", help="room info and stream URLs")
+    p.add_argument("room", metavar="ROOM", help="@handle or room id")
+    p.add_argument("--json", action="store_true", help="the raw room info JSON")
+    _urls(p)
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("video", help="record a room's live video")
+    p.add_argument("room", metavar="ROOM", help="@handle or room id")
+    p.add_argument("--quality", default="hd", help="origin, uhd, hd, sd, ld (hd)")
+    p.add_argument("--duration", type=parse_duration, help="stop after this long (10m, 1h)")
+    p.add_argument("-o", "--output", help="file name (default HANDLE-DATE.flv)")
+    p.add_argument("--mp4", action="store_true", help="remux to MP4 at the end (ffmpeg)")
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    _urls(p)
+    p.set_defaults(func=cmd_video)
+
+    p = sub.add_parser("replay", help="replay a recording (fastlive watch --record)")
+    p.add_argument("file", help="a .flrec file")
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per event")
+    p.add_argument("-q", "--quiet", action="store_true", help="only the summary")
+    p.add_argument("--speed", type=float, help="pace as recorded (1.0 real time, 2.0 twice)")
+    p.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve it as a fake TikTok room that any client can connect to",
+    )
+    p.add_argument("--interval", type=float, default=0.0, help="--serve: seconds per frame")
+    p.add_argument("--duration", type=parse_duration, help="--serve: stop after this long")
+    p.set_defaults(func=cmd_replay)
+
     p = sub.add_parser("decode", help="decode recorded frames or payloads and print the events")
     p.add_argument("path", help="a capture file or a folder of them (.json, .bin, raw frames)")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per event")
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary")
     p.set_defaults(func=cmd_decode)
+
+    p = sub.add_parser("bench", help="run the decode benchmark (benchmarks/bench_decode.py)")
+    p.add_argument("bench_args", nargs=argparse.REMAINDER, help="its options (--quick, -n...)")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "bench":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "bench":  # its options belong to the benchmark script
+        args.bench_args = [*args.bench_args, *extra]
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="fastlive: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs signed URLs at INFO
+    logging.getLogger("websockets").setLevel(logging.WARNING)
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        return 130
     except FastLiveError as exc:
         print(f"fastlive: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:
-        print(f"fastlive: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+    except ValueError as exc:  # a handle that is not one, and similar
+        print(f"fastlive: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        print(f"fastlive: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        return 2

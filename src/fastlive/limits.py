@@ -1,0 +1,164 @@
+"""``SignLimiter``: one sign-server budget shared by every room of a process.
+
+A sign server allows so many ``/webcast/fetch`` calls per minute per key and
+answers 429 past that, with ``Retry-After`` and a reset time.  Many rooms that
+connect (or reconnect after a network blip) at once would all hit that wall
+together.  The limiter spreads them out instead:
+
+- a token bucket (GCRA): ``rate`` fetches per second on average, at most
+  ``burst`` back to back; each ``acquire()`` reserves the next free slot, so
+  waiters go in turn (first come, first served) and never all at once;
+- a 429 closes the gate for everyone until ``max(retry_after, reset_time - now)``,
+  then waiters pass again at ``rate``, without a burst: the limit just bit;
+- each wait gets a small random extra (``jitter`` of one interval), so several
+  processes with the same limit do not fire on the same tick.
+
+The client awaits ``acquire()`` before every sign-server fetch and calls
+``rate_limited()`` on every 429; the Monitor hands one limiter to all its
+clients.  Two limiters share nothing.
+
+    limiter = SignLimiter(rate=10 / 60, burst=3)   # 10 per minute, 3 at once
+    await limiter.acquire()
+    ...
+    limiter.rate_limited(retry_after=12.0, reset_time=None)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+
+import msgspec
+
+__all__ = [
+    "DEFAULT_SIGN_BURST",
+    "DEFAULT_SIGN_RATE",
+    "LimiterStats",
+    "SignLimiter",
+]
+
+DEFAULT_SIGN_RATE = 1.0
+"""Sign-server fetches per second, on average, when nothing else is configured."""
+DEFAULT_SIGN_BURST = 5
+"""Fetches allowed back to back before the rate applies."""
+DEFAULT_JITTER = 0.1
+"""Random extra wait, as a fraction of one interval (1 / rate)."""
+MAX_BLOCK = 3600.0
+"""A 429 closes the gate for at most this many seconds (a bad reset header is capped)."""
+
+
+class LimiterStats(msgspec.Struct, kw_only=True):
+    """What a limiter did: grants, 429s seen, seconds spent waiting (summed over waiters)."""
+
+    acquired: int = 0
+    rate_limited: int = 0
+    waited: float = 0.0
+    waiting: int = 0
+    """Callers waiting right now."""
+
+
+class SignLimiter:
+    """A token bucket for sign-server fetches that honours 429 reset times.
+
+    Args:
+        rate: fetches per second on average; ``None`` (or 0) for no rate, only 429s.
+        burst: fetches allowed back to back.
+        jitter: random extra wait as a fraction of one interval (0 for none).
+        clock: monotonic seconds (injectable for tests).
+        wallclock: Unix seconds, to read ``reset_time`` (injectable for tests).
+        rng: a ``random.Random`` for the jitter.
+    """
+
+    def __init__(
+        self,
+        rate: float | None = DEFAULT_SIGN_RATE,
+        burst: int = DEFAULT_SIGN_BURST,
+        *,
+        jitter: float = DEFAULT_JITTER,
+        clock: Callable[[], float] = time.monotonic,
+        wallclock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        if rate is not None and rate < 0:
+            raise ValueError("rate must be positive (or None for no rate limit)")
+        if burst < 1:
+            raise ValueError("burst must be at least 1")
+        if jitter < 0:
+            raise ValueError("jitter must not be negative")
+        self.rate = rate or None
+        self.burst = burst
+        self.jitter = jitter
+        self._clock = clock
+        self._wallclock = wallclock
+        self._rng = rng or random.Random()
+        self._interval = 1.0 / self.rate if self.rate else 0.0
+        self._tat = clock()  # theoretical arrival time of the next grant (GCRA)
+        self._blocked_until = 0.0
+        self._changed = asyncio.Event()  # set (and replaced) by every 429
+        self.stats = LimiterStats()
+
+    def __repr__(self) -> str:
+        return (
+            f"SignLimiter(rate={self.rate!r}, burst={self.burst}, "
+            f"blocked_for={self.blocked_for:.1f}, waiting={self.stats.waiting})"
+        )
+
+    @property
+    def blocked_for(self) -> float:
+        """Seconds until a 429's block lifts (0 when open)."""
+        return max(0.0, self._blocked_until - self._clock())
+
+    def reserve(self) -> float:
+        """Take the next free slot; return how many seconds to wait for it (no sleeping).
+
+        ``acquire()`` is this plus the sleep; tests and custom schedulers can use it alone.
+        """
+        now = self._clock()
+        tolerance = (self.burst - 1) * self._interval
+        at = max(now, self._tat - tolerance, self._blocked_until)
+        self._tat = max(self._tat, at) + self._interval
+        delay = at - now
+        if delay > 0 and self.jitter and self._interval:
+            delay += self._rng.uniform(0.0, self.jitter * self._interval)
+        return delay
+
+    async def acquire(self) -> None:
+        """Wait for a slot.  A 429 during the wait re-queues the caller behind the block."""
+        self.stats.waiting += 1
+        started = self._clock()
+        try:
+            while True:
+                changed = self._changed
+                delay = self.reserve()
+                if delay <= 0:
+                    break
+                try:
+                    await asyncio.wait_for(changed.wait(), delay)
+                except (TimeoutError, asyncio.TimeoutError):
+                    break  # the slot came without a 429 in between
+                # a 429 arrived while waiting: the old slot is void, take a new one
+        finally:
+            self.stats.waiting -= 1
+        self.stats.acquired += 1
+        self.stats.waited += self._clock() - started
+
+    def rate_limited(self, retry_after: float, reset_time: float | None = None) -> None:
+        """The sign server answered 429: close the gate until it resets.
+
+        Args:
+            retry_after: seconds the server asked to wait.
+            reset_time: when the limit resets, in Unix seconds, if the server said.
+        """
+        wait = max(0.0, float(retry_after or 0.0))
+        if reset_time is not None:
+            wait = max(wait, float(reset_time) - self._wallclock())
+        wait = min(wait, MAX_BLOCK)
+        now = self._clock()
+        self.stats.rate_limited += 1
+        self._blocked_until = max(self._blocked_until, now + wait)
+        # After the block, go at the rate from its end: no burst into a limit that just bit.
+        self._tat = self._blocked_until + (self.burst - 1) * self._interval
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()

@@ -1,0 +1,993 @@
+"""``Monitor``: many TikTok LIVE rooms in one event loop, one merged event stream.
+
+The Monitor keeps one :class:`MonitoredRoom` per room (added and removed at
+any time, by @handle or room id) and drives each through its states::
+
+    IDLE -> WAITING -> CONNECTING -> LIVE -> ENDED -> WAITING -> ...
+                          |  ^        |
+                          v  |        v
+                       BACKING_OFF <--+            FAILED (gave up; .error says why)
+
+- **Waiting.** Offline rooms are polled together: one ``check_alive`` request
+  per 50 rooms every ``poll_interval`` seconds.  A room that goes live is
+  connected; a room whose stream ends goes back to waiting.  A handle's room
+  id is looked up again every ``resolve_interval`` seconds while it waits
+  (TikTok gives each live session a new room).
+- **Shared resources.** One ``httpx.AsyncClient`` (connection pool) and one
+  :class:`~fastlive.limits.SignLimiter` serve every room, so connects and
+  reconnects are spread under the sign server's limit and a 429 pauses all
+  of them until its reset time.
+- **Events.** ``async for room, event in monitor.events()`` merges every
+  room; ``monitor.on(Event, f)`` and ``room.on(Event, f)`` register callbacks
+  ``f(room, event)`` (sync or async: async ones are awaited in order, so a
+  slow one slows its own room).  Optional gift streak aggregation adds one
+  :class:`~fastlive.events.GiftStreakEvent` per streak.
+- **Back-pressure policy** (``overflow=``), when the consumer of
+  ``events()`` is slower than the rooms: ``"block"`` (the default) makes the
+  rooms wait (their sockets buffer; nothing is lost), ``"drop_oldest"`` keeps
+  the newest ``max_queue`` items and counts every one dropped, per room
+  (``room.stats.dropped``) and per stream (``stream.dropped``).  Never silent.
+- **Counters.** ``room.stats`` and ``monitor.stats`` (a
+  :class:`~fastlive.stats.RoomStats`: frames, bytes, decode time, events by
+  type, reconnects, 429s, drops, last event time); ``monitor.stats_table()``
+  prints them.
+
+Two Monitors share nothing unless given the same ``http`` or ``sign_limiter``.
+
+    async with Monitor(["@alice", "@bob"], gift_streaks=True) as monitor:
+        monitor.add("@carol")
+        async for room, event in monitor.events():
+            if isinstance(event, CommentEvent):
+                print(room.unique_id, event.user.nickname, event.comment)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import inspect
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+
+from fastlive._config import Settings
+from fastlive.client import TikTokLiveClient
+from fastlive.events import (
+    BaseEvent,
+    ConnectEvent,
+    GiftEvent,
+    GiftStreakEvent,
+    ReconnectEvent,
+)
+from fastlive.exceptions import (
+    AgeRestrictedError,
+    ConnectError,
+    RateLimitedError,
+    SignAPIError,
+    SignatureRateLimitError,
+    UserNotFoundError,
+    UserOfflineError,
+    WebcastBlockedError,
+    WebError,
+)
+from fastlive.limits import SignLimiter
+from fastlive.recording import FRAME, META, Recorder
+from fastlive.session import backoff
+from fastlive.stats import RoomState, RoomStats
+from fastlive.streaks import DEFAULT_STREAK_TIMEOUT, StreakTracker
+from fastlive.web import TikTokWeb, make_http_client, normalize_unique_id
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = [
+    "DEFAULT_MONITOR_QUEUE",
+    "DEFAULT_POLL_INTERVAL",
+    "DEFAULT_RESOLVE_INTERVAL",
+    "Monitor",
+    "MonitorStream",
+    "MonitoredRoom",
+    "Overflow",
+    "shard_of",
+]
+
+logger = logging.getLogger("fastlive.monitor")
+
+DEFAULT_MONITOR_QUEUE = 10_000
+"""Items (room, event) buffered per ``events()`` stream."""
+DEFAULT_ROOM_QUEUE = 256
+"""Events buffered per room between its socket reader and the Monitor."""
+DEFAULT_POLL_INTERVAL = 30.0
+"""Seconds between two live checks of the waiting rooms."""
+DEFAULT_RESOLVE_INTERVAL = 300.0
+"""Seconds between two room id look-ups of a waiting @handle."""
+DEFAULT_WEB_CONCURRENCY = 8
+"""Web API requests (room id look-ups) in flight at once, for all rooms."""
+POLL_COALESCE = 0.25
+"""After a room starts waiting, the live check waits this long (at most) for others."""
+BACKOFF_JITTER = 0.5
+
+Overflow = Literal["block", "drop_oldest"]
+OVERFLOW_POLICIES = ("block", "drop_oldest")
+Callback = Callable[["MonitoredRoom", Any], Any]
+StateListener = Callable[["MonitoredRoom", RoomState, RoomState], Any]
+
+_END = object()
+_ROOM_ID_RE = re.compile(r"^\d{6,20}$")
+_CLIENT_HOOKS = frozenset(inspect.signature(TikTokLiveClient.__init__).parameters)
+
+
+class _Removed(Exception):
+    """Internal: the room was removed or the Monitor closed."""
+
+
+def _routes(table: dict[type, list[Callback]], cls: type) -> tuple[Callback, ...]:
+    out: list[Callback] = []
+    for base in cls.__mro__:
+        out.extend(table.get(base, ()))
+    return tuple(out)
+
+
+class _Listeners:
+    """Callbacks by event class, looked up by the event's MRO (cached)."""
+
+    def __init__(self) -> None:
+        self._table: dict[type, list[Callback]] = {}
+        self._cache: dict[type, tuple[Callback, ...]] = {}
+
+    def add(self, event: type, f: Callback) -> Callback:
+        if not isinstance(event, type):
+            raise TypeError(f"listen to an event class, not {event!r}")
+        if not callable(f):
+            raise TypeError(f"{f!r} is not callable")
+        self._table.setdefault(event, []).append(f)
+        self._cache.clear()
+        return f
+
+    def remove(self, event: type, f: Callback) -> None:
+        handlers = self._table.get(event)
+        if not handlers or f not in handlers:
+            raise ValueError(f"{f!r} is not listening to {event.__name__}")
+        handlers.remove(f)
+        self._cache.clear()
+
+    def get(self, cls: type) -> tuple[Callback, ...]:
+        route = self._cache.get(cls)
+        if route is None:
+            route = self._cache[cls] = _routes(self._table, cls)
+        return route
+
+
+class MonitoredRoom:
+    """One room of a :class:`Monitor`: its state, counters, callbacks and current client.
+
+    Made by :meth:`Monitor.add`; read its attributes, do not construct it.
+    """
+
+    def __init__(self, monitor: Monitor, key: str, unique_id: str | None, room_id: int | None):
+        self.key = key
+        """``@handle`` or the room id as text: how the Monitor names the room."""
+        self.unique_id = unique_id
+        """The host's handle (no ``@``), or None for a room added by id."""
+        self.room_id = room_id
+        """The current room id (looked up from the handle, and again when it goes live)."""
+        self.state = RoomState.IDLE
+        self.error: BaseException | None = None
+        """Why the room is ``FAILED`` (or the last trouble while waiting), else None."""
+        self.client: TikTokLiveClient | None = None
+        """The client of the live session now running, if any."""
+        self.changed_at = time.time()
+        """Wall-clock time of the last state change."""
+        self.sessions = 0
+        """Live sessions connected so far."""
+        self._monitor = monitor
+        self._stats = RoomStats()
+        self._client_stats: RoomStats | None = None
+        self._listeners = _Listeners()
+        self._live = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._streaks: StreakTracker | None = None
+        self._recorder: Recorder | None = None
+        self._resolved_at = 0.0
+
+    def __repr__(self) -> str:
+        return f"MonitoredRoom({self.key!r}, room_id={self.room_id}, state={self.state.value})"
+
+    @property
+    def name(self) -> str:
+        """``@handle`` when known, else the room id."""
+        return f"@{self.unique_id}" if self.unique_id else str(self.room_id)
+
+    @property
+    def stats(self) -> RoomStats:
+        """This room's counters over every live session so far (a fresh copy)."""
+        out = _copy_stats(self._stats)
+        if self._client_stats is not None:
+            _merge_client(out, self._client_stats)
+        return out
+
+    def on(self, event: type, f: Callback | None = None) -> Any:
+        """Register ``f(room, event)`` for this room's events of ``event``'s class (decorator)."""
+        if f is None:
+            return lambda func: self._listeners.add(event, func)
+        return self._listeners.add(event, f)
+
+    def add_listener(self, event: type, f: Callback) -> Callback:
+        """Call ``f(room, event)`` for each of this room's events of type ``event``."""
+        return self._listeners.add(event, f)
+
+    def remove_listener(self, event: type, f: Callback) -> None:
+        self._listeners.remove(event, f)
+
+
+class MonitorStream:
+    """``async for room, event in monitor.events()``: every room's events, merged.
+
+    Bounded at ``maxsize`` items.  With ``overflow="block"`` a full stream makes
+    the rooms wait; with ``"drop_oldest"`` the oldest item is dropped and counted
+    (:attr:`dropped`, and ``room.stats.dropped`` of its room).  The stream ends
+    when the Monitor closes or :meth:`aclose` is called.
+    """
+
+    def __init__(self, monitor: Monitor, maxsize: int, overflow: Overflow) -> None:
+        if overflow not in OVERFLOW_POLICIES:
+            raise ValueError(f"overflow={overflow!r}: use one of {', '.join(OVERFLOW_POLICIES)}")
+        if maxsize < 1:
+            raise ValueError("max_queue must be at least 1")
+        self._monitor = monitor
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
+        self.overflow = overflow
+        self.dropped = 0
+        """Items this stream dropped (``drop_oldest``)."""
+        self._finished = False
+        self._owns_monitor = False
+        self._started = False
+
+    def __aiter__(self) -> MonitorStream:
+        return self
+
+    async def __anext__(self) -> tuple[MonitoredRoom, Any]:
+        if self._finished:
+            raise StopAsyncIteration
+        if not self._started:
+            self._started = True
+            if not self._monitor.running:
+                self._owns_monitor = True
+                await self._monitor.start()
+        item = await self._queue.get()
+        if item is _END:
+            self._finish()
+            raise StopAsyncIteration
+        return item
+
+    async def aclose(self) -> None:
+        """Stop iterating; close the Monitor if this stream started it."""
+        if self._finished:
+            return
+        self._finish()
+        if self._owns_monitor:
+            await self._monitor.aclose()
+
+    @property
+    def pending(self) -> int:
+        """Items waiting to be read."""
+        return self._queue.qsize()
+
+    def _finish(self) -> None:
+        self._finished = True
+        self._monitor._streams.discard(self)
+        while not self._queue.empty():  # free rooms blocked on our full queue
+            self._queue.get_nowait()
+
+    async def _put(self, item: tuple[MonitoredRoom, Any]) -> None:
+        if self._finished:
+            return
+        queue = self._queue
+        if self.overflow == "block":
+            await queue.put(item)
+            return
+        if queue.full():
+            old_room, _ = queue.get_nowait()
+            self.dropped += 1
+            old_room._stats.dropped += 1
+            if self.dropped == 1:
+                logger.warning(
+                    "events() consumer is slower than the rooms: dropping the oldest events "
+                    "(counted in stream.dropped and room.stats.dropped)"
+                )
+        queue.put_nowait(item)
+
+    def _end(self) -> None:
+        """Queue the end marker, making room for it if needed (it is not an event)."""
+        if self._finished:
+            return
+        if self._queue.full():
+            old_room, _ = self._queue.get_nowait()
+            self.dropped += 1
+            old_room._stats.dropped += 1
+        self._queue.put_nowait(_END)
+
+
+class Monitor:
+    """Watch many rooms at once; see the module docstring for the states and policies.
+
+    Args:
+        rooms: @handles (``str``) and room ids (``int``) to add at once.
+        settings: base URLs, timeouts, backoff; ``Settings.from_env()`` if None.
+        http: a shared ``httpx.AsyncClient`` (not closed here); one is made if None.
+        sign_limiter: the shared :class:`~fastlive.limits.SignLimiter`; one with the
+            default rate is made if None.
+        max_queue: items buffered per ``events()`` stream.
+        overflow: ``"block"`` or ``"drop_oldest"``: what a full ``events()`` stream does.
+        poll_interval: seconds between live checks of the waiting rooms.
+        resolve_interval: seconds between room id look-ups of a waiting handle.
+        gift_streaks: also emit one ``GiftStreakEvent`` per gift streak.
+        streak_timeout: seconds without news after which an open streak is closed.
+        record_dir: record each room's raw websocket frames to ``DIR/<room>.flrec``.
+        client_kwargs: extra ``TikTokLiveClient`` arguments (``ws_proxy``, ``session_id``...).
+        start_kwargs: extra ``client.start()`` arguments (``fetch_room_info``...).
+        room_queue: events buffered per room between its reader and the Monitor.
+        logger: the ``logging.Logger`` to use (default ``fastlive.monitor``).
+    """
+
+    def __init__(
+        self,
+        rooms: Iterable[str | int] = (),
+        *,
+        settings: Settings | None = None,
+        http: httpx.AsyncClient | None = None,
+        sign_limiter: SignLimiter | None = None,
+        max_queue: int = DEFAULT_MONITOR_QUEUE,
+        overflow: Overflow = "block",
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        resolve_interval: float = DEFAULT_RESOLVE_INTERVAL,
+        gift_streaks: bool = False,
+        streak_timeout: float = DEFAULT_STREAK_TIMEOUT,
+        record_dir: str | Path | None = None,
+        client_kwargs: dict[str, Any] | None = None,
+        start_kwargs: dict[str, Any] | None = None,
+        room_queue: int = DEFAULT_ROOM_QUEUE,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        if overflow not in OVERFLOW_POLICIES:
+            raise ValueError(f"overflow={overflow!r}: use one of {', '.join(OVERFLOW_POLICIES)}")
+        if poll_interval <= 0 or resolve_interval <= 0:
+            raise ValueError("poll_interval and resolve_interval must be positive")
+        self.settings = settings if settings is not None else Settings.from_env()
+        self._owns_http = http is None
+        self._http = http if http is not None else make_http_client(self.settings)
+        self.sign_limiter = sign_limiter if sign_limiter is not None else SignLimiter()
+        self.max_queue = max_queue
+        self.overflow: Overflow = overflow
+        self.poll_interval = poll_interval
+        self.resolve_interval = resolve_interval
+        self.gift_streaks = gift_streaks
+        self.streak_timeout = streak_timeout
+        self.record_dir = Path(record_dir) if record_dir is not None else None
+        self._client_kwargs = dict(client_kwargs or {})
+        self._start_kwargs = dict(start_kwargs or {})
+        self._room_queue = room_queue
+        self._logger = logger or globals()["logger"]
+        self._web = TikTokWeb(self.settings, http=self._http)
+        self._web_slots = asyncio.Semaphore(DEFAULT_WEB_CONCURRENCY)
+        self._rooms: dict[str, MonitoredRoom] = {}
+        self._listeners = _Listeners()
+        self._state_listeners: list[StateListener] = []
+        self._streams: set[MonitorStream] = set()
+        self._retired = RoomStats()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._poll_now = asyncio.Event()
+        self._running = False
+        self._closed = False
+        self._started_at: float | None = None
+        for room in rooms:
+            self.add(room)
+
+    def __repr__(self) -> str:
+        live = sum(r.state is RoomState.LIVE for r in self._rooms.values())
+        return f"Monitor(rooms={len(self._rooms)}, live={live}, running={self._running})"
+
+    # -- rooms -------------------------------------------------------------------
+
+    @property
+    def rooms(self) -> dict[str, MonitoredRoom]:
+        """The rooms by key (``@handle`` or room id text); a copy."""
+        return dict(self._rooms)
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self._http
+
+    @property
+    def web(self) -> TikTokWeb:
+        return self._web
+
+    def room(self, key: str | int) -> MonitoredRoom:
+        """A room by handle, ``@handle`` or room id (``KeyError`` if not monitored)."""
+        found = self._rooms.get(_key(key))
+        if found is None:
+            for room in self._rooms.values():
+                if room.room_id is not None and str(room.room_id) == str(key):
+                    return room
+            raise KeyError(key)
+        return found
+
+    def add(self, room: str | int, *, room_id: int | None = None) -> MonitoredRoom:
+        """Watch a room: an @handle (``str``) or a room id (``int``); starts at once if running.
+
+        Adding a room already watched returns it unchanged.
+        """
+        if self._closed:
+            raise RuntimeError("this Monitor is closed: make a new one")
+        key = _key(room)
+        existing = self._rooms.get(key)
+        if existing is not None:
+            return existing
+        if isinstance(room, int) or key.isdigit():
+            entry = MonitoredRoom(self, key, None, int(key))
+        else:
+            entry = MonitoredRoom(self, key, key[1:], room_id)
+        self._rooms[key] = entry
+        if self._running:
+            self._launch(entry)
+        return entry
+
+    async def remove(self, room: str | int) -> None:
+        """Stop watching a room: disconnect it, close its recording, forget it."""
+        entry = self.room(room)
+        del self._rooms[entry.key]
+        task = entry._task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        await self._flush_streaks(entry)
+        self._retire(entry)
+
+    # -- listeners ---------------------------------------------------------------
+
+    def on(self, event: type, f: Callback | None = None) -> Any:
+        """Register ``f(room, event)`` for every room's events of ``event``'s class."""
+        if f is None:
+            return lambda func: self._listeners.add(event, func)
+        return self._listeners.add(event, f)
+
+    def add_listener(self, event: type, f: Callback) -> Callback:
+        """Call ``f(room, event)`` for every event of type ``event`` (or a subclass)."""
+        return self._listeners.add(event, f)
+
+    def remove_listener(self, event: type, f: Callback) -> None:
+        self._listeners.remove(event, f)
+
+    def add_state_listener(self, f: StateListener) -> StateListener:
+        """Call ``f(room, old, new)`` on every state change of every room (sync only)."""
+        self._state_listeners.append(f)
+        return f
+
+    def events(
+        self, *, max_queue: int | None = None, overflow: Overflow | None = None
+    ) -> MonitorStream:
+        """Every room's events, merged: ``async for room, event in monitor.events()``.
+
+        Starts the Monitor at the first iteration if it is not running (and closes
+        it when the loop is left).  ``max_queue`` and ``overflow`` default to the
+        Monitor's.
+        """
+        stream = MonitorStream(self, max_queue or self.max_queue, overflow or self.overflow)
+        self._streams.add(stream)
+        return stream
+
+    # -- counters ----------------------------------------------------------------
+
+    @property
+    def stats(self) -> RoomStats:
+        """Counters summed over every room (removed ones included)."""
+        total = _copy_stats(self._retired)
+        for room in self._rooms.values():
+            total.merge(room.stats)
+        return total
+
+    def states(self) -> dict[RoomState, int]:
+        """How many rooms are in each state."""
+        out = dict.fromkeys(RoomState, 0)
+        for room in self._rooms.values():
+            out[room.state] += 1
+        return out
+
+    def stats_table(self) -> str:
+        """A text table: one line per room and a total line."""
+        head = (
+            f"{'room':<24} {'state':<11} {'events':>9} {'frames':>8} {'MiB':>8} "
+            f"{'decode s':>8} {'reconn':>6} {'429':>4} {'dropped':>7}  last event"
+        )
+        lines = [head]
+        now = time.time()
+
+        def line(name: str, state: str, s: RoomStats) -> str:
+            age = "-" if s.last_event_time is None else f"{now - s.last_event_time:.0f} s ago"
+            return (
+                f"{name[:24]:<24} {state:<11} {s.events_total:>9} {s.frames:>8} "
+                f"{s.bytes / 2**20:>8.2f} {s.decode_ns / 1e9:>8.3f} {s.reconnects:>6} "
+                f"{s.rate_limited:>4} {s.dropped:>7}  {age}"
+            )
+
+        for room in self._rooms.values():
+            lines.append(line(room.name, room.state.value, room.stats))
+        states = self.states()
+        summary = f"{states[RoomState.LIVE]}/{len(self._rooms)} live"
+        lines.append(line("total", summary, self.stats))
+        return "\n".join(lines)
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start watching every room added so far (and those added later)."""
+        if self._closed:
+            raise RuntimeError("this Monitor is closed: make a new one")
+        if self._running:
+            return
+        self._running = True
+        self._started_at = time.monotonic()
+        self._spawn(self._poller(), "fastlive:monitor-poller")
+        if self.gift_streaks:
+            self._spawn(self._streak_sweeper(), "fastlive:monitor-streaks")
+        for room in list(self._rooms.values()):
+            self._launch(room)
+
+    async def aclose(self) -> None:
+        """Disconnect every room, end every ``events()`` stream, release the HTTP pool."""
+        if self._closed:
+            return
+        self._closed = True
+        self._running = False
+        rooms = list(self._rooms.values())
+        pending = {r._task for r in rooms if r._task is not None} | self._tasks
+        while pending:  # cancel again: wait_for() may swallow a cancel that races its result
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=0.5)
+        for room in rooms:
+            await self._flush_streaks(room)
+            if room.state not in (RoomState.FAILED, RoomState.ENDED):
+                self._set_state(room, RoomState.ENDED)
+        for stream in list(self._streams):
+            stream._end()
+        if self._owns_http:
+            await self._http.aclose()
+
+    close = aclose
+
+    async def wait_closed(self) -> None:
+        """Wait until every room task has finished (they run until ``aclose()``)."""
+        tasks = [r._task for r in self._rooms.values() if r._task is not None]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def run(self) -> None:
+        """Start and block until cancelled (Ctrl-C); uvloop when installed."""
+
+        async def main() -> None:
+            async with self:
+                await asyncio.Event().wait()
+
+        try:
+            import uvloop
+        except ImportError:  # pragma: no cover
+            asyncio.run(main())
+        else:
+            uvloop.run(main())
+
+    # -- internals: tasks --------------------------------------------------------
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _launch(self, room: MonitoredRoom) -> None:
+        room._task = asyncio.get_running_loop().create_task(
+            self._room_loop(room), name=f"fastlive:monitor:{room.key}"
+        )
+
+    def _retire(self, room: MonitoredRoom) -> None:
+        if room.state not in (RoomState.FAILED, RoomState.ENDED):
+            self._set_state(room, RoomState.ENDED)
+        self._retired.merge(room.stats)
+        if room._recorder is not None:
+            room._recorder.close()
+            room._recorder = None
+
+    def _set_state(
+        self, room: MonitoredRoom, new: RoomState, error: BaseException | None = None
+    ) -> None:
+        old = room.state
+        if error is not None or new is not RoomState.WAITING:
+            room.error = error
+        if old is new:
+            return
+        room.state = new
+        room.changed_at = time.time()
+        if new is RoomState.WAITING:
+            self._poll_now.set()
+        if new is RoomState.FAILED:
+            self._logger.warning("room %s failed: %s", room.name, error)
+        else:
+            self._logger.info("room %s: %s -> %s", room.name, old.value, new.value)
+        for listener in list(self._state_listeners):
+            try:
+                listener(room, old, new)
+            except Exception:
+                self._logger.exception("state listener %r raised", listener)
+
+    # -- internals: one room -----------------------------------------------------
+
+    async def _room_loop(self, room: MonitoredRoom) -> None:
+        """Resolve, wait for live, connect, repeat; until removed or FAILED."""
+        loop = asyncio.get_running_loop()
+        s = self.settings
+        failures = 0
+        delays = backoff(s.backoff_initial, s.backoff_factor, s.backoff_max, BACKOFF_JITTER)
+        try:
+            while True:
+                if (
+                    room.unique_id
+                    and (
+                        room.room_id is None
+                        or loop.time() - room._resolved_at >= self.resolve_interval
+                    )
+                    and not await self._resolve(room)
+                ):
+                    return
+                if room.room_id is None:
+                    self._set_state(room, RoomState.WAITING)
+                    await self._sleep_jittered(self.resolve_interval)
+                    continue
+                self._set_state(room, RoomState.WAITING)
+                room._live.clear()
+                with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                    await asyncio.wait_for(room._live.wait(), self._wait_budget(room, loop))
+                if not room._live.is_set():
+                    continue  # time to look the handle up again
+                self._set_state(room, RoomState.CONNECTING)
+                try:
+                    await self._live_session(room)
+                except (UserOfflineError, _Removed):
+                    continue  # went offline between the check and the connect
+                except (UserNotFoundError, AgeRestrictedError, WebcastBlockedError) as exc:
+                    self._set_state(room, RoomState.FAILED, exc)
+                    return
+                except SignAPIError as exc:
+                    if not _retryable_sign(exc):
+                        self._set_state(room, RoomState.FAILED, exc)
+                        return
+                    failures += 1
+                    room.error = exc
+                except (ConnectError, WebError, OSError, TimeoutError, asyncio.TimeoutError) as exc:
+                    failures += 1
+                    room.error = exc
+                else:
+                    failures = 0
+                    delays = backoff(
+                        s.backoff_initial, s.backoff_factor, s.backoff_max, BACKOFF_JITTER
+                    )
+                    continue
+                if failures > s.reconnect_attempts:
+                    self._set_state(room, RoomState.FAILED, room.error)
+                    return
+                delay = next(delays)
+                if isinstance(room.error, (SignatureRateLimitError, RateLimitedError)):
+                    delay = max(delay, room.error.retry_after or 0.0)
+                self._set_state(room, RoomState.BACKING_OFF, room.error)
+                await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._logger.exception("room %s: monitor task failed", room.name)
+            self._set_state(room, RoomState.FAILED, exc)
+
+    def _wait_budget(self, room: MonitoredRoom, loop: asyncio.AbstractEventLoop) -> float | None:
+        """How long to wait for live before the handle's room id is looked up again."""
+        if not room.unique_id:
+            return None
+        left = room._resolved_at + self.resolve_interval - loop.time()
+        return max(left, 0.0) * random.uniform(1.0, 1.2)
+
+    async def _sleep_jittered(self, delay: float) -> None:
+        await asyncio.sleep(delay * random.uniform(1.0, 1.2))
+
+    async def _resolve(self, room: MonitoredRoom) -> bool:
+        """Look the handle's room id up; False when the room is FAILED for good."""
+        assert room.unique_id is not None
+        loop = asyncio.get_running_loop()
+        try:
+            async with self._web_slots:
+                room.room_id = int(await self._web.fetch_room_id(room.unique_id))
+            room.error = None
+        except UserNotFoundError as exc:
+            self._set_state(room, RoomState.FAILED, exc)
+            return False
+        except UserOfflineError as exc:
+            room.error = exc  # no room at all yet: look again later
+        except (WebError, OSError) as exc:
+            room.error = exc
+            self._logger.warning("room %s: room id look-up failed (%s)", room.name, exc)
+        room._resolved_at = loop.time()
+        return True
+
+    async def _live_session(self, room: MonitoredRoom) -> None:
+        """Connect one client to the live room and pump its events until it ends."""
+        kwargs: dict[str, Any] = {"settings": self.settings, "http": self._http}
+        if "sign_limiter" in _CLIENT_HOOKS:
+            kwargs["sign_limiter"] = self.sign_limiter
+        kwargs.update(self._client_kwargs)
+        client = TikTokLiveClient(
+            room.unique_id or str(room.room_id), room_id=room.room_id, **kwargs
+        )
+        stream = client.events(max_queue=self._room_queue)
+        hooked_stats = isinstance(getattr(client, "stats", None), RoomStats)
+        hooked_state = hasattr(client, "add_state_listener")
+        if hooked_state:
+            client.add_state_listener(lambda _c, _old, new: self._client_state(room, new))
+        if "sign_limiter" not in _CLIENT_HOOKS:
+            await self.sign_limiter.acquire()  # until the client paces its own fetches
+        room.client = client
+        room._client_stats = client.stats if hooked_stats else None
+        try:
+            try:
+                task = await client.start(**self._start_kwargs)
+            except SignatureRateLimitError as exc:
+                if "sign_limiter" not in _CLIENT_HOOKS:
+                    self.sign_limiter.rate_limited(exc.retry_after, exc.reset_time)
+                    room._stats.rate_limited += 1
+                raise
+            room.sessions += 1
+            self._tap(room, client, count=not hooked_stats)
+            await self._pump(room, stream, fallback=not hooked_state)
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                if task.done():
+                    return  # the client's task was cancelled, not ours
+                raise
+        finally:
+            await stream.aclose()
+            if client.running:
+                with contextlib.suppress(BaseException):
+                    await client.disconnect()
+            await self._flush_streaks(room)
+            if room._client_stats is not None:
+                _merge_client(room._stats, room._client_stats)
+                room._client_stats = None
+            room.client = None
+        self._set_state(room, RoomState.ENDED)
+
+    def _client_state(self, room: MonitoredRoom, new: RoomState) -> None:
+        """A running client's own state (when it reports one) becomes the room's."""
+        if new in (RoomState.CONNECTING, RoomState.LIVE, RoomState.BACKING_OFF):
+            self._set_state(room, new)
+
+    def _tap(self, room: MonitoredRoom, client: TikTokLiveClient, count: bool) -> None:
+        """See the raw frames of the client's session: record them, count them.
+
+        The client has no frame hook yet, so this wraps ``session.receive`` of the
+        session ``start()`` just made (before its task reads the first frame).
+        """
+        recorder = self._recorder_for(room)
+        session = client.session
+        if session is None or (recorder is None and not count):
+            return
+        receive = session.receive
+        stats = room._stats
+        write = recorder.write if recorder is not None else None
+        clock = time.perf_counter_ns
+
+        def tapped(data: bytes) -> None:
+            if write is not None:
+                write(FRAME, data)
+            if count:
+                stats.frames += 1
+                stats.bytes += len(data)
+                t0 = clock()
+                receive(data)
+                stats.decode_ns += clock() - t0
+            else:
+                receive(data)
+
+        session.receive = tapped  # type: ignore[method-assign]
+
+    def _recorder_for(self, room: MonitoredRoom) -> Recorder | None:
+        if self.record_dir is None:
+            return None
+        if room._recorder is None:
+            self.record_dir.mkdir(parents=True, exist_ok=True)
+            name = re.sub(r"[^\w.-]", "_", room.unique_id or str(room.room_id))
+            room._recorder = Recorder(self.record_dir / f"{name}.flrec")
+        from fastlive import __version__
+
+        meta = {
+            "room_id": room.room_id,
+            "unique_id": room.unique_id,
+            "fastlive": __version__,
+            "session": room.sessions,
+        }
+        room._recorder.write(META, _json(meta))  # a META record per live session
+        return room._recorder
+
+    async def _pump(self, room: MonitoredRoom, stream: Any, fallback: bool) -> None:
+        """Move one client's events to the callbacks and streams, counting them.
+
+        ``fallback``: the client reports no state of its own, so its reconnects
+        and states are read from the events it emits.
+        """
+        stats = room._stats
+        events = stats.events
+        tracker = None
+        if self.gift_streaks:
+            tracker = room._streaks = room._streaks or StreakTracker(self.streak_timeout)
+        loop = asyncio.get_running_loop()
+        deliver = self._deliver
+        wallclock = time.time
+        async for event in stream:
+            cls = type(event)
+            events[cls.__name__] += 1
+            stats.last_event_time = wallclock()
+            if fallback:
+                if cls is ReconnectEvent:
+                    stats.reconnects += 1
+                    if "rate limit" in event.reason:
+                        stats.rate_limited += 1
+                    self._set_state(room, RoomState.BACKING_OFF)
+                elif room.state is not RoomState.LIVE and (
+                    cls is ConnectEvent or isinstance(event, BaseEvent)
+                ):
+                    self._set_state(room, RoomState.LIVE)
+            await deliver(room, event)
+            if tracker is not None and cls is GiftEvent:
+                final = tracker.feed(event, loop.time())
+                if final is not None:
+                    await self._deliver_streak(room, final)
+
+    async def _deliver(self, room: MonitoredRoom, event: Any) -> None:
+        """One event to the room's callbacks, the Monitor's, and every ``events()`` stream."""
+        cls = type(event)
+        for table in (room._listeners, self._listeners):
+            for callback in table.get(cls):
+                try:
+                    result = callback(room, event)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    self._logger.exception(
+                        "callback %r raised on %s of %s", callback, cls.__name__, room.name
+                    )
+        if self._streams:
+            item = (room, event)
+            for stream in list(self._streams):
+                await stream._put(item)
+
+    async def _deliver_streak(self, room: MonitoredRoom, final: GiftStreakEvent) -> None:
+        room._stats.events["GiftStreakEvent"] += 1
+        await self._deliver(room, final)
+
+    async def _flush_streaks(self, room: MonitoredRoom) -> None:
+        tracker = room._streaks
+        if tracker is not None and len(tracker):
+            for final in tracker.flush():
+                await self._deliver_streak(room, final)
+
+    # -- internals: the shared tasks ----------------------------------------------
+
+    async def _poller(self) -> None:
+        """Check the waiting rooms in batches; wake those that went live."""
+        pause = 0.0
+        while not self._closed:
+            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                await asyncio.wait_for(self._poll_now.wait(), self.poll_interval + pause)
+            pause = 0.0
+            if self._poll_now.is_set():  # rooms just started waiting: let others join
+                await asyncio.sleep(min(POLL_COALESCE, self.poll_interval))
+                self._poll_now.clear()
+            waiting = [
+                r
+                for r in self._rooms.values()
+                if r.state is RoomState.WAITING and r.room_id is not None and not r._live.is_set()
+            ]
+            if not waiting:
+                continue
+            try:
+                alive = await self._web.fetch_is_live_many([r.room_id for r in waiting])
+            except RateLimitedError as exc:
+                pause = exc.retry_after or self.poll_interval
+                self._logger.warning("live check rate-limited: next one in %.0f s", pause)
+                continue
+            except (WebError, OSError) as exc:
+                self._logger.warning("live check failed (%s); retrying", exc)
+                continue
+            for room, live in zip(waiting, alive):
+                if live and room.state is RoomState.WAITING:
+                    room._live.set()
+
+    async def _streak_sweeper(self) -> None:
+        """Close gift streaks whose end message never came."""
+        loop = asyncio.get_running_loop()
+        period = max(min(self.streak_timeout / 4, 1.0), 0.01)
+        while not self._closed:
+            await asyncio.sleep(period)
+            now = loop.time()
+            for room in list(self._rooms.values()):
+                tracker = room._streaks
+                if tracker is not None and len(tracker):
+                    for final in tracker.expire(now):
+                        await self._deliver_streak(room, final)
+
+
+# -- helpers -----------------------------------------------------------------------
+
+
+def _key(room: str | int) -> str:
+    """``@handle`` for a handle, the digits for a room id."""
+    if isinstance(room, int):
+        return str(room)
+    text = str(room).strip()
+    if _ROOM_ID_RE.match(text):  # "@123456" stays a handle
+        return text
+    return "@" + normalize_unique_id(text).lower()
+
+
+def shard_of(room: str | int, shards: int) -> int:
+    """The shard (0 to ``shards - 1``) a room belongs to: a stable hash of its key.
+
+    The same handle or room id always lands in the same shard, in every process
+    and Python version (BLAKE2b of ``@handle`` lower-cased, or of the room id).
+    ``fastlive watch --shard K/N`` keeps the rooms with ``shard_of(room, N) == K - 1``.
+    """
+    digest = hashlib.blake2b(_key(room).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % shards
+
+
+def _retryable_sign(exc: SignAPIError) -> bool:
+    return exc.status is None or exc.status >= 500 or exc.status == 429
+
+
+def _copy_stats(stats: RoomStats) -> RoomStats:
+    out = RoomStats()
+    for f in fields(stats):
+        value = getattr(stats, f.name)
+        setattr(out, f.name, value.copy() if f.name == "events" else value)
+    return out
+
+
+_MONITOR_FIELDS = frozenset({"events", "last_event_time", "dropped"})
+"""Counters the Monitor keeps itself (from the events it delivers), never the client's."""
+
+
+def _merge_client(out: RoomStats, client: RoomStats) -> None:
+    """Add a client's connection counters (frames, bytes, reconnects...) to ``out``."""
+    for f in fields(client):
+        if f.name not in _MONITOR_FIELDS:
+            setattr(out, f.name, getattr(out, f.name) + getattr(client, f.name))
+
+
+def _json(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, sort_keys=True).encode()
