@@ -29,3 +29,68 @@ def test_readme_commands_are_the_ci_commands():
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
     test_command = ci.strip().splitlines()[-1]
     assert test_command in README
+
+
+async def test_monitor_example_runs(monkeypatch, tmp_path):
+    import asyncio
+    import sys
+
+    from fastlive.testing import FakeTikTok, chat, gift, make_user
+
+    [block] = [b for b in _python_blocks() if "Monitor(" in b]
+    script = tmp_path / "monitor_example.py"
+    script.write_text(block)
+    carol = make_user(7_300_000_000_000_000_321, "Carol Singer", "carol.sings")
+    async with FakeTikTok() as fake:
+        fake.add_room(
+            "alice",
+            room_id=7_400_000_000_000_000_011,
+            frames=[[("WebcastChatMessage", chat("hello from alice", carol, msg_id=1), 1)]],
+        )
+        fake.add_room("bob", room_id=7_400_000_000_000_000_012, live=False)
+        fake.add_room("dave", room_id=7_400_000_000_000_000_001, frames=[])
+        fake.add_room(
+            "carol",
+            room_id=7_400_000_000_000_000_013,
+            frames=[
+                [
+                    (
+                        "WebcastGiftMessage",
+                        gift(repeat_count=3, repeat_end=1, user=carol, msg_id=2),
+                        2,
+                    )
+                ]
+            ],
+        )
+        env = {
+            "FASTLIVE_WEB_URL": fake.web_url,
+            "FASTLIVE_WEBCAST_URL": fake.webcast_url,
+            "SIGN_API_URL": fake.sign_api_url,
+            "FASTLIVE_WS_URL": fake.ws_url,
+        }
+        import os
+
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(script),
+            env={**os.environ, **env},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        seen: list[str] = []
+        try:
+            async with asyncio.timeout(30):
+                while not (
+                    any("hello from alice" in s for s in seen)
+                    and any("diamonds" in s for s in seen)
+                ):
+                    line = await proc.stdout.readline()
+                    if not line:
+                        break
+                    seen.append(line.decode())
+        finally:
+            proc.kill()
+            await proc.wait()
+    assert any(s.startswith("@alice Carol Singer hello from alice") for s in seen), seen
+    assert any(s.startswith("@carol Rose x 3 =") for s in seen), seen
+    assert any("waiting" in s or "live" in s for s in seen)  # the state listener printed
