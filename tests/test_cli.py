@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -251,3 +252,175 @@ def test_replay_of_a_torn_recording_says_so(tmp_path):
     out = run("replay", str(path))
     assert out.returncode == 0, out.stderr
     assert "2 events" in out.stderr and "torn record" in out.stderr
+
+
+# -- recordings: the fetch result, the frames, and a replay that drives a client ---------------
+
+
+async def test_watch_record_replays_as_a_room_to_the_same_events(tmp_path):
+    from fastlive import BaseEvent, LiveEndEvent, TikTokLiveClient, decode, decode_fetch_result
+    from fastlive._config import Settings
+    from fastlive.recording import FETCH, META, SENT
+
+    traffic = room_traffic(ROOM, 4)
+    older = ("WebcastChatMessage", chat("before you came", USER, msg_id=77, room_id=ROOM), 77)
+    backlog = [older, *traffic[0]]  # the fetch result: history, and the first frame's comment
+    async with FakeTikTok() as fake:
+        fake.add_room("rec", room_id=ROOM, frames=traffic, initial=backlog, ends=True)
+        code, out, err = await arun(
+            fake, "watch", "@rec", "--jsonl", "--once", "--poll-interval", "0.05",
+            "--record", str(tmp_path), "--duration", "20",
+        )  # fmt: skip
+    assert code == 0, err
+    path = tmp_path / "rec.flrec"
+    records = list(read_records(path))
+    assert [r.kind for r in records[:2]] == [META, FETCH]
+    meta = records[0].meta()
+    assert (meta["room_id"], meta["unique_id"], meta["mode"]) == (ROOM, "rec", "signed")
+    assert "fastlive" in meta and SENT in {r.kind for r in records}
+    # the fetch result's backlog and the frames, repeats dropped: what the command printed
+    recorded = list(decode_fetch_result(records[1].data).events)
+    recorded += [e for r in records if r.kind == FRAME for e in decode(r.data).events]
+    first = {}
+    for event in recorded:
+        first.setdefault(event.msg_id, event)
+    expected = list(first.values())
+    rows = [json.loads(line) for line in out.splitlines()]
+    printed = [(r["type"], r["msg_id"]) for r in rows if r["type"] not in CLIENT_EVENTS]
+    assert printed == [(type(e).__name__, e.msg_id) for e in expected]
+    assert [e.msg_id for e in expected[:5]] == [77] + [m[2] for batch in traffic for m in batch]
+
+    # fastlive replay --serve: a second client, in this process, gets the same events
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "fastlive", "replay", str(path), "--serve", "--duration", "20",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await asyncio.wait_for(proc.stdout.readline(), 10)  # serving N frames of ...
+        line = await asyncio.wait_for(proc.stdout.readline(), 10)
+        env = dict(item.split("=", 1) for item in line.decode().split())
+        settings = Settings(
+            web_url=env["FASTLIVE_WEB_URL"],
+            webcast_url=env["FASTLIVE_WEBCAST_URL"],
+            sign_api_url=env["SIGN_API_URL"],
+            connect=env["FASTLIVE_CONNECT"],
+        )
+        client = TikTokLiveClient("@rec", settings=settings)
+        replayed: list = []
+        client.on(BaseEvent)(replayed.append)
+        await asyncio.wait_for(client.connect(), 10)
+        await client.aclose()
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 10)
+    assert replayed == expected and isinstance(replayed[-1], LiveEndEvent)
+
+
+CLIENT_EVENTS = {"ConnectEvent", "DisconnectEvent", "ReconnectEvent", "ErrorEvent"}
+
+
+# -- fastlive video, fastlive watch --video against the fake's FLV server -----------------------
+
+
+def flv_indices(*paths: Path) -> list[int]:
+    """Media indices across the files, in order; each file must be valid FLV throughout."""
+    from fastlive.flv import read_flv
+    from fastlive.testing.flv import media_index
+
+    out = []
+    for path in paths:
+        tags = list(read_flv(path))
+        assert [t.kind for t in tags[:3]] == [18, 9, 8], "config tags first"
+        out += [i for t in tags if (i := media_index(t)) is not None]
+    return out
+
+
+async def test_video_to_the_stream_end_every_tag_once(tmp_path):
+    from fastlive.testing.flv import GeneratedFLV
+
+    async with FakeTikTok() as fake:
+        fake.add_room("cam", room_id=ROOM, video=GeneratedFLV(media_tags=600))
+        code, _, err = await arun(fake, "video", "@cam", "-o", str(tmp_path / "cam.flv"))
+        stream = fake.flv.streams[str(ROOM)]
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cam.flv"]
+    assert flv_indices(tmp_path / "cam.flv") == stream.sent_indices() == list(range(600))
+    assert "recorded" in err and "Traceback" not in err
+
+
+async def test_video_duration_stops_it(tmp_path):
+    from fastlive.testing.flv import GeneratedFLV
+
+    async with FakeTikTok() as fake:
+        fake.add_room(
+            "cam", room_id=ROOM, video=GeneratedFLV(media_tags=None), video_options={"rate": 300}
+        )
+        started = asyncio.get_running_loop().time()
+        code, _, err = await arun(
+            fake, "video", "@cam", "-o", str(tmp_path / "cam.flv"), "--duration", "1"
+        )
+        elapsed = asyncio.get_running_loop().time() - started
+        sent = fake.flv.streams[str(ROOM)].sent_indices()
+    assert code == 0, err
+    assert elapsed < 8
+    got = flv_indices(tmp_path / "cam.flv")
+    assert 100 < len(got) and got == list(range(len(got))) == sent[: len(got)]
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+async def test_video_mp4(tmp_path):
+    from fastlive.testing.flv import GeneratedFLV
+
+    async with FakeTikTok() as fake:
+        fake.add_room("cam", room_id=ROOM, video=GeneratedFLV(media_tags=300))
+        code, _, err = await arun(fake, "video", "@cam", "-o", str(tmp_path / "cam.flv"), "--mp4")
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cam.flv", "cam.mp4"]
+    assert (tmp_path / "cam.mp4").read_bytes()[4:8] == b"ftyp" and "remuxed to" in err
+
+
+async def test_video_errors_are_one_clear_line(tmp_path):
+    from fastlive.testing.flv import GeneratedFLV
+
+    async with FakeTikTok() as fake:
+        fake.add_room("cam", room_id=ROOM, video=GeneratedFLV(media_tags=100))
+        fake.add_room("off", room_id=ROOM + 1, live=False, video=True)
+        out_file = str(tmp_path / "x.flv")
+        offline = await arun(fake, "video", "@off", "-o", out_file)
+        quality = await arun(fake, "video", "@cam", "-o", out_file, "--quality", "uhd")
+        unknown = await arun(fake, "video", "@cam", "-o", out_file, "--quality", "8k")
+    for code, _, err in (offline, quality, unknown):
+        assert code == 2 and err.startswith("fastlive: ") and err.count("\n") == 1, err
+    assert "offline" in offline[2] and "fastlive live @off" in offline[2]
+    assert "offers origin, hd, sd, ld" in quality[2] and "--quality" in quality[2]
+    assert "use one of origin, uhd, hd, sd, ld" in unknown[2]
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_watch_video_beside_the_frames_on_one_clock(tmp_path):
+    from fastlive.testing.flv import GeneratedFLV
+
+    async with FakeTikTok() as fake:
+        fake.add_room(
+            "cam",
+            room_id=ROOM,
+            frames=room_traffic(ROOM, 6),
+            interval=0.1,
+            ends=True,
+            video=GeneratedFLV(media_tags=None),
+            video_options={"rate": 300},
+        )
+        code, _, err = await arun(
+            fake, "watch", "@cam", "--once", "--poll-interval", "0.05", "--record",
+            str(tmp_path), "--video", "--duration", "20",
+        )  # fmt: skip
+        sent = fake.flv.streams[str(ROOM)].sent_indices()
+    assert code == 0, err
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["cam.1.flv", "cam.1.video.json", "cam.flrec"]
+    assert flv_indices(tmp_path / "cam.1.flv") == sent and len(sent) > 50
+    manifest = json.loads((tmp_path / "cam.1.video.json").read_text())
+    assert manifest["stop_reason"] == "ended" and manifest["paths"] == [str(tmp_path / "cam.1.flv")]
+    stamps = [r.time_ns / 1e9 for r in read_records(tmp_path / "cam.flrec")]
+    (segment,) = manifest["segment_info"]
+    assert stamps[0] <= segment["started_at"] <= stamps[-1]  # one wall clock for both

@@ -801,3 +801,87 @@ async def test_a_start_error_leaves_the_room_failed(fake: FakeTikTok):
         await client.start()
     assert states == ["connecting", "failed"]
     await client.aclose()
+
+
+# -- raw frames --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["signed", "direct"])
+async def test_frame_listeners_see_every_frame_in_and_out(fake: FakeTikTok, mode: str):
+    from fastlive import decode, decode_fetch_result
+    from fastlive.recording import FETCH, FRAME, SENT
+
+    backlog = [m("WebcastChatMessage", chat, 1, "c1")]
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 4), initial=backlog, ends=True)
+    client = make_client(fake, settings={"connect": mode})
+    frames: list[tuple[int, bytes, int]] = []
+    client.add_frame_listener(lambda kind, data, at: frames.append((kind, data, at)))
+    delivered: list = []
+    client.on(BaseEvent)(delivered.append)
+    before = time.time_ns()
+    await client.connect()
+    await client.aclose()
+
+    kinds = [kind for kind, _, _ in frames]
+    stamps = [at for _, _, at in frames]
+    assert stamps == sorted(stamps) and before <= stamps[0] <= stamps[-1] <= time.time_ns()
+    # what the server sent: the signed fetch result first, then every websocket message
+    if mode == "signed":
+        assert kinds[0] == FETCH and kinds.count(FETCH) == 1
+        assert [e.msg_id for e in decode_fetch_result(frames[0][1]).events] == [1]
+    else:
+        assert FETCH not in kinds
+    received = [decode(data).events for kind, data, _ in frames if kind == FRAME]
+    assert [e for batch in received for e in batch] == delivered  # c1 comes again: dropped
+    assert delivered[-1].msg_id != 1 and len(delivered) == 5
+    # what the client sent, byte for byte and in order, as the fake read it
+    assert [data for kind, data, _ in frames if kind == SENT] == [f.raw for f in fake.ws_received]
+
+
+async def test_a_failing_frame_listener_is_logged_once_and_removed(
+    fake: FakeTikTok, caplog: pytest.LogCaptureFixture
+):
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 5), ends=True)
+    client = make_client(fake)
+    calls: list[int] = []
+
+    def broken(kind: int, data: bytes, at: int) -> None:
+        calls.append(kind)
+        raise OSError("disk full")
+
+    good: list[int] = []
+    client.add_frame_listener(broken)
+    client.add_frame_listener(lambda kind, data, at: good.append(kind))
+    got: list = []
+    client.on(CommentEvent)(lambda e: got.append(e.msg_id))
+    await client.connect()
+    assert got == [1, 2, 3, 4, 5] and len(calls) == 1 and len(good) > 10
+    assert [r.getMessage() for r in caplog.records].count(
+        f"frame listener {broken!r} raised: it is removed"
+    ) == 1
+    with pytest.raises(ValueError):
+        client.remove_frame_listener(broken)
+    with pytest.raises(TypeError):
+        client.add_frame_listener("not callable")  # type: ignore[arg-type]
+    await client.aclose()
+
+
+async def test_a_cancel_that_comes_with_disconnect_is_not_lost(fake: FakeTikTok):
+    """``start()`` waits out a sign-server 429; ``disconnect()`` sets the stop event and,
+    in the same loop iteration, the caller cancels ``start()``.  ``asyncio.wait_for`` on
+    the event (Python 3.11) would return normally and lose the cancel: start() would
+    then sign again and connect."""
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 2), sign_rate_limit=1, retry_after=5)
+    client = make_client(fake)
+    starting = asyncio.ensure_future(client.start())
+    await fake.wait_for(lambda: fake.requests_to("/webcast/fetch") and client.stats.rate_limited)
+    await asyncio.sleep(0.05)  # start() now sleeps on the stop event
+    stopping = asyncio.ensure_future(client.disconnect())  # sets the event at its first step
+    asyncio.get_running_loop().call_soon(starting.cancel)  # ... and this runs right after it
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(starting, 2)
+    await stopping
+    await asyncio.sleep(0.1)
+    assert len(fake.requests_to("/webcast/fetch")) == 1 and not fake.ws_connections
+    assert not client.running
+    await client.aclose()

@@ -198,17 +198,19 @@ def test_a_tiktoklive_script_runs_with_only_its_imports_changed(
     # Async handlers run as tasks (as in TikTokLive) and the sync like handler runs inline,
     # so only the first and last lines have a fixed place; the rest must all be there.
     assert lines[0] == "live: True" and lines[-1] == "Disconnected"
-    assert sorted(lines[1:-1]) == sorted([
-        f"Connected to @alice (Room ID: {ROOM})",
-        "carol.sings joined",
-        "Carol Singer -> first!",
-        'carol.sings sent 5x "Rose"',
-        'carol.sings sent "Corgi"',
-        "Carol Singer liked 7 times, total 99",
-        "Carol Singer followed",
-        "Carol Singer -> bye",
-        "The stream ended",
-    ])
+    assert sorted(lines[1:-1]) == sorted(
+        [
+            f"Connected to @alice (Room ID: {ROOM})",
+            "carol.sings joined",
+            "Carol Singer -> first!",
+            'carol.sings sent 5x "Rose"',
+            'carol.sings sent "Corgi"',
+            "Carol Singer liked 7 times, total 99",
+            "Carol Singer followed",
+            "Carol Singer -> bye",
+            "The stream ended",
+        ]
+    )
     async_lines = [line for line in lines if "liked" not in line]
     assert async_lines.index("Carol Singer -> first!") < async_lines.index("Carol Singer -> bye")
 

@@ -23,13 +23,17 @@ from fastlive.testing.flv import GeneratedFLV, media_index
 
 def test_tag_bytes_by_hand():
     raw = encode_tag(VIDEO, 0x01020304, b"\x17\x01abc")
-    assert raw == (b"\x09" b"\x00\x00\x05" b"\x02\x03\x04" b"\x01" b"\x00\x00\x00"
-                   b"\x17\x01abc" b"\x00\x00\x00\x10")
+    assert raw == (b"\x09\x00\x00\x05\x02\x03\x04\x01\x00\x00\x00\x17\x01abc\x00\x00\x00\x10")
     assert encode_header(True, False) == b"FLV\x01\x04\x00\x00\x00\x09\x00\x00\x00\x00"
     parser = FLVParser()
     (tag,) = parser.feed(encode_header() + raw)
-    assert (tag.kind, tag.timestamp, tag.data, tag.size, tag.raw) == \
-        (VIDEO, 0x01020304, b"\x17\x01abc", 5, raw)
+    assert (tag.kind, tag.timestamp, tag.data, tag.size, tag.raw) == (
+        VIDEO,
+        0x01020304,
+        b"\x17\x01abc",
+        5,
+        raw,
+    )
     assert tag.is_keyframe and not tag.is_config
     assert parser.header is not None and parser.header.has_video and parser.header.has_audio
 
@@ -41,7 +45,7 @@ def test_whole_stream_in_any_chunking():
     assert len(whole) == 3 + 200
     for size in (1, 7, 11, 15, 4096):
         parser = FLVParser()
-        tags = [t for i in range(0, len(data), size) for t in parser.feed(data[i:i + size])]
+        tags = [t for i in range(0, len(data), size) for t in parser.feed(data[i : i + size])]
         assert tags == whole
         assert parser.buffered == 0 and parser.offset == len(data)
     assert [t.kind for t in whole[:3]] == [SCRIPT, VIDEO, AUDIO]
@@ -60,7 +64,7 @@ def test_buffer_holds_one_incomplete_tag_only():
     data = GeneratedFLV(media_tags=50).build()
     parser = FLVParser()
     for i in range(0, len(data), 3000):
-        parser.feed(data[i:i + 3000])
+        parser.feed(data[i : i + 3000])
         assert parser.buffered < 4 * 2000 + 64  # never more than the largest tag
 
 
@@ -79,8 +83,11 @@ def test_extended_timestamp_and_data_offset():
         (b"FLV\x01\x05\x00\x00\x00\x02\x00\x00\x00\x00", "bad header size", 5),
         (encode_header() + b"\x07" + encode_tag(AUDIO, 0, b"x")[1:], "unknown tag type 7", 13),
         (encode_header() + b"\x28" + encode_tag(AUDIO, 0, b"x")[1:], "encrypted", 13),
-        (encode_header() + encode_tag(AUDIO, 0, b"abc")[:-1] + b"\x09", "previous-tag-size",
-         13 + 14),
+        (
+            encode_header() + encode_tag(AUDIO, 0, b"abc")[:-1] + b"\x09",
+            "previous-tag-size",
+            13 + 14,
+        ),
     ],
 )
 def test_invalid_streams(data, reason, offset):
@@ -102,7 +109,7 @@ def test_any_bytes_give_tags_or_flv_error(junk, size):
         parser = FLVParser()
         try:
             for i in range(0, len(data), size):
-                for tag in parser.feed(data[i:i + size]):
+                for tag in parser.feed(data[i : i + size]):
                     assert isinstance(tag, FLVTag)
         except FLVError:
             pass
@@ -122,8 +129,9 @@ def test_read_flv(tmp_path):
 
 
 def tags_of(source: GeneratedFLV, start: int, stop: int) -> list[FLVTag]:
-    return FLVParser().feed(source.header() + b"".join(source.config_tags())
-                            + b"".join(source.media(start, stop)))
+    return FLVParser().feed(
+        source.header() + b"".join(source.config_tags()) + b"".join(source.media(start, stop))
+    )
 
 
 def test_dedup_skips_the_overlap_only():

@@ -12,9 +12,10 @@ from collections import Counter
 
 import pytest
 
+import fastlive
 from fastlive import BaseEvent, CommentEvent, GiftStreakEvent, Monitor
 from fastlive.limits import SignLimiter
-from fastlive.recording import FRAME, META, read_records
+from fastlive.recording import FETCH, FRAME, META, SENT, read_records
 from fastlive.stats import RoomState
 from fastlive.testing import FakeTikTok, chat, gift, make_user
 
@@ -276,11 +277,19 @@ async def test_recording_and_replaying_through_the_fake(fake, tmp_path):
     fake.add_room("rec", room_id=rid, frames=frames, ends=True)
     monitor = monitor_for(fake, ["@rec"], record_dir=tmp_path)
     async with monitor:
-        await collect(monitor, lambda got: type(got[-1][1]).__name__ == "LiveEndEvent")
+        delivered, _ = await collect(
+            monitor, lambda got: type(got[-1][1]).__name__ == "LiveEndEvent"
+        )
     records = list(read_records(tmp_path / "rec.flrec"))
-    assert records[0].kind == META and records[0].meta()["room_id"] == rid
+    assert records[0].kind == META and records[1].kind == FETCH  # signed: the fetch result
+    meta = records[0].meta()
+    assert meta["room_id"] == rid and meta["unique_id"] == "rec" and meta["mode"] == "signed"
+    assert meta["fastlive"] == fastlive.__version__ and meta["session"] == 1
+    assert [r.kind for r in records].count(META) == 1 and SENT in {r.kind for r in records}
     recorded = [r.data for r in records if r.kind == FRAME]
     assert len(recorded) >= 6  # the traffic and the stream end (server hb frames too)
+    events = [e for data in recorded for e in fastlive.decode(data).events]
+    assert events == [e for _, e in delivered if isinstance(e, BaseEvent)]
     # the recording drives a fresh room on another fake: same events again
     async with FakeTikTok() as other:
         other.add_room("replayed", room_id=rid, frames=recorded)

@@ -18,10 +18,12 @@ def frame(msg_id: int, text: str) -> bytes:
     chat = pb.WebcastChatMessage(content=text)
     chat.common.msg_id = msg_id
     result = pb.ProtoMessageFetchResult(need_ack=True, internal_ext=f"ext{msg_id}")
-    result.messages.add(method="WebcastChatMessage", payload=chat.SerializeToString(),
-                        msg_id=msg_id)
-    out = pb.WebcastPushFrame(log_id=msg_id, payload_type="msg",
-                              payload=gzip.compress(result.SerializeToString()))
+    result.messages.add(
+        method="WebcastChatMessage", payload=chat.SerializeToString(), msg_id=msg_id
+    )
+    out = pb.WebcastPushFrame(
+        log_id=msg_id, payload_type="msg", payload=gzip.compress(result.SerializeToString())
+    )
     return out.SerializeToString()
 
 

@@ -36,3 +36,21 @@ def test_stub_lists_what_the_module_exports():
     public = {n for n in dir(mod) if not n.startswith("_") and n.isidentifier()}
     public -= {"Batch", "DecodeError", "zlib"}  # imported helpers, not the module's own API
     assert names == public
+
+
+def test_ruff_is_clean():
+    """Style is ruff's (pinned in the test extra), checked like any other test."""
+    import subprocess
+    import sys
+
+    root = SRC.parents[1]
+    paths = ["src", "tests", "benchmarks", "proto"]
+    for args in (["check", *paths], ["format", "--check", *paths]):
+        out = subprocess.run(
+            [sys.executable, "-m", "ruff", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert out.returncode == 0, out.stdout + out.stderr

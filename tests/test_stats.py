@@ -6,10 +6,22 @@ from fastlive.stats import RoomState, RoomStats
 
 
 def test_merge_sums_counts_and_keeps_latest_time():
-    a = RoomStats(frames=2, bytes=100, decode_ns=5, events=Counter(CommentEvent=3), reconnects=1,
-                  last_event_time=10.0)
-    b = RoomStats(frames=1, bytes=50, decode_ns=7, events=Counter(CommentEvent=1, LikeEvent=2),
-                  rate_limited=4, last_event_time=12.5)
+    a = RoomStats(
+        frames=2,
+        bytes=100,
+        decode_ns=5,
+        events=Counter(CommentEvent=3),
+        reconnects=1,
+        last_event_time=10.0,
+    )
+    b = RoomStats(
+        frames=1,
+        bytes=50,
+        decode_ns=7,
+        events=Counter(CommentEvent=1, LikeEvent=2),
+        rate_limited=4,
+        last_event_time=12.5,
+    )
     total = RoomStats().merge(a).merge(b)
     assert (total.frames, total.bytes, total.decode_ns) == (3, 150, 12)
     assert total.events == Counter(CommentEvent=4, LikeEvent=2) and total.events_total == 6

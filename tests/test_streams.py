@@ -16,8 +16,10 @@ from fastlive.streams import (
 )
 from fastlive.testing.flv import room_stream_url
 
-URLS = {q: f"https://pull.example/stage/stream-1_{q}.flv?expire=1&sign=abc" for q in
-        ("origin", "hd", "sd", "ld")}
+URLS = {
+    q: f"https://pull.example/stage/stream-1_{q}.flv?expire=1&sign=abc"
+    for q in ("origin", "hd", "sd", "ld")
+}
 
 
 def room(stream_url: dict, **extra) -> dict:
@@ -30,30 +32,56 @@ def test_sdk_shape_every_quality_and_format():
         (q, f) for q in ("origin", "hd", "sd", "ld") for f in ("flv", "hls", "cmaf")
     ]
     hd = next(u for u in urls if u.quality == "hd" and u.format == "flv")
-    assert hd == StreamUrl(quality="hd", format="flv", url=URLS["hd"], bitrate=2_000_000,
-                           width=720, height=1280, codec="h264", name="HD")
+    assert hd == StreamUrl(
+        quality="hd",
+        format="flv",
+        url=URLS["hd"],
+        bitrate=2_000_000,
+        width=720,
+        height=1280,
+        codec="h264",
+        name="HD",
+    )
     assert hd.resolution == "720x1280"
     assert all(not u.legacy for u in urls)
 
 
 def test_sdk_stream_data_real_layout_without_options():
-    stream_data = {"common": {}, "data": {
-        "uhd": {"main": {"flv": "https://a/uhd.flv", "hls": "", "cmaf": "",
-                         "sdk_params": json.dumps({"vbitrate": 3000, "resolution": "1080x1920"})}},
-        "bogus": {"main": {"flv": "https://a/x.flv"}},
-        "sd": "not a dict",
-    }}
+    stream_data = {
+        "common": {},
+        "data": {
+            "uhd": {
+                "main": {
+                    "flv": "https://a/uhd.flv",
+                    "hls": "",
+                    "cmaf": "",
+                    "sdk_params": json.dumps({"vbitrate": 3000, "resolution": "1080x1920"}),
+                }
+            },
+            "bogus": {"main": {"flv": "https://a/x.flv"}},
+            "sd": "not a dict",
+        },
+    }
     info = room({"live_core_sdk_data": {"pull_data": {"stream_data": json.dumps(stream_data)}}})
     (url,) = parse_stream_urls(info)
-    assert (url.quality, url.format, url.bitrate, url.width, url.height) == \
-        ("uhd", "flv", 3_000_000, 1080, 1920)  # a small vbitrate is kbit/s
+    assert (url.quality, url.format, url.bitrate, url.width, url.height) == (
+        "uhd",
+        "flv",
+        3_000_000,
+        1080,
+        1920,
+    )  # a small vbitrate is kbit/s
     assert url.codec is None and url.name is None
 
 
 def test_legacy_maps_and_precedence():
     stream = {
-        "flv_pull_url": {"FULL_HD1": "https://l/uhd.flv", "HD1": "https://l/hd.flv",
-                         "SD2": "https://l/ld.flv", "WEIRD": "https://l/x.flv"},
+        "flv_pull_url": {
+            "FULL_HD1": "https://l/uhd.flv",
+            "HD1": "https://l/hd.flv",
+            "SD2": "https://l/ld.flv",
+            "WEIRD": "https://l/x.flv",
+        },
         "hls_pull_url_map": {"HD1": "https://l/hd.m3u8"},
         "rtmp_pull_url": "https://l/origin.flv",
         "hls_pull_url": "https://l/default.m3u8",
@@ -85,11 +113,17 @@ def test_whole_body_and_dict_stream_data():
         (room(room_stream_url(URLS), status=4), StreamUnavailableError, "offline"),
         (room({}), StreamUnavailableError, "no stream URL"),
         ({"id_str": "1", "status": 2}, StreamUnavailableError, "no stream URL"),
-        (room({"live_core_sdk_data": {"pull_data": {"stream_data": "{not json"}}}),
-         StreamUnavailableError, "no stream URL"),
+        (
+            room({"live_core_sdk_data": {"pull_data": {"stream_data": "{not json"}}}),
+            StreamUnavailableError,
+            "no stream URL",
+        ),
         ({"prompts": "This LIVE is age-restricted"}, AgeRestrictedError, "logged-in"),
-        (room(room_stream_url(URLS), age_restricted={"restricted": True}),
-         AgeRestrictedError, "logged-in"),
+        (
+            room(room_stream_url(URLS), age_restricted={"restricted": True}),
+            AgeRestrictedError,
+            "logged-in",
+        ),
     ],
 )
 def test_rooms_without_a_usable_stream(info, error, words):
@@ -104,8 +138,9 @@ def test_fallback_order_is_lower_first_then_higher():
 
 
 def test_pick_exact_fallback_best_worst():
-    urls = parse_stream_urls(room(room_stream_url({"origin": "https://a/o.flv",
-                                                   "sd": "https://a/sd.flv"})))
+    urls = parse_stream_urls(
+        room(room_stream_url({"origin": "https://a/o.flv", "sd": "https://a/sd.flv"}))
+    )
     assert pick_stream(urls, "sd").url == "https://a/sd.flv"
     assert pick_stream(urls, "HD").quality == "sd"  # lower first
     assert pick_stream(urls, "ld").quality == "sd"  # nothing lower: nearest higher
@@ -116,8 +151,9 @@ def test_pick_exact_fallback_best_worst():
 
 
 def test_pick_errors_say_what_exists():
-    urls = parse_stream_urls(room(room_stream_url({"origin": "https://a/o.flv",
-                                                   "sd": "https://a/sd.flv"})))
+    urls = parse_stream_urls(
+        room(room_stream_url({"origin": "https://a/o.flv", "sd": "https://a/sd.flv"}))
+    )
     with pytest.raises(StreamQualityError, match="offers origin, sd") as info:
         pick_stream(urls, "hd", fallback=False)
     assert info.value.available == ("origin", "sd")

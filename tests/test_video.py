@@ -71,9 +71,13 @@ async def test_whole_stream_tag_by_tag(server, tmp_path):
     source = GeneratedFLV(media_tags=500)
     stream = server.add_stream("a", source)
     seen = []
-    stats = await VideoRecorder(server.url("a"), tmp_path / "out.flv",
-                                headers={"User-Agent": "fastlive-test"},
-                                on_progress=seen.append, **FAST).run()
+    stats = await VideoRecorder(
+        server.url("a"),
+        tmp_path / "out.flv",
+        headers={"User-Agent": "fastlive-test"},
+        on_progress=seen.append,
+        **FAST,
+    ).run()
     assert stats.stop_reason == "ended" and stats.paths == [str(tmp_path / "out.flv")]
     data = (tmp_path / "out.flv").read_bytes()
     assert data == source.build()  # byte for byte what the server sent
@@ -86,10 +90,16 @@ async def test_whole_stream_tag_by_tag(server, tmp_path):
 
 @pytest.mark.parametrize("chunked", [True, False])
 async def test_drops_reconnect_into_numbered_segments(server, tmp_path, chunked):
-    stream = server.add_stream("a", GeneratedFLV(media_tags=2000), chunked=chunked,
-                               drop_after={1: 30_000, 2: 45_000, 3: 7}, overlap=9)
-    stats = await VideoRecorder(server.url("a"), tmp_path / "out.flv",
-                                refresh_url=refresher(server, "a"), **FAST).run()
+    stream = server.add_stream(
+        "a",
+        GeneratedFLV(media_tags=2000),
+        chunked=chunked,
+        drop_after={1: 30_000, 2: 45_000, 3: 7},
+        overlap=9,
+    )
+    stats = await VideoRecorder(
+        server.url("a"), tmp_path / "out.flv", refresh_url=refresher(server, "a"), **FAST
+    ).run()
     assert stats.stop_reason == "ended"
     assert stats.paths == [str(segment_path(tmp_path / "out.flv", n)) for n in range(3)]
     assert [Path(p).name for p in stats.paths] == ["out.flv", "out.001.flv", "out.002.flv"]
@@ -100,8 +110,9 @@ async def test_drops_reconnect_into_numbered_segments(server, tmp_path, chunked)
 
 
 async def test_lost_time_is_logged_and_counted(server, tmp_path, caplog):
-    server.add_stream("a", GeneratedFLV(media_tags=600), drop_after={1: 20_000},
-                      skip_on_reconnect=30)
+    server.add_stream(
+        "a", GeneratedFLV(media_tags=600), drop_after={1: 20_000}, skip_on_reconnect=30
+    )
     caplog.set_level(logging.INFO, "fastlive.video")
     stats = await VideoRecorder(server.url("a"), tmp_path / "v.flv", **FAST).run()
     got = recorded(stats)
@@ -114,17 +125,22 @@ async def test_lost_time_is_logged_and_counted(server, tmp_path, caplog):
 async def test_stall_reconnects(server, tmp_path):
     server.add_stream("a", GeneratedFLV(media_tags=800), stall_after={1: 25_000}, overlap=3)
     t0 = time.monotonic()
-    stats = await VideoRecorder(server.url("a"), tmp_path / "v.flv", stall_timeout=0.3,
-                                **FAST).run()
+    stats = await VideoRecorder(
+        server.url("a"), tmp_path / "v.flv", stall_timeout=0.3, **FAST
+    ).run()
     assert time.monotonic() - t0 < 5
     assert recorded(stats) == list(range(800)) and len(stats.paths) == 2
 
 
 async def test_stall_forever_is_an_error_that_keeps_the_file(server, tmp_path):
-    server.add_stream("a", GeneratedFLV(media_tags=800),
-                      stall_after={n: 25_000 if n == 1 else 0 for n in range(1, 10)})
-    recorder = VideoRecorder(server.url("a"), tmp_path / "v.flv", stall_timeout=0.2,
-                             reconnect_attempts=2, **FAST)
+    server.add_stream(
+        "a",
+        GeneratedFLV(media_tags=800),
+        stall_after={n: 25_000 if n == 1 else 0 for n in range(1, 10)},
+    )
+    recorder = VideoRecorder(
+        server.url("a"), tmp_path / "v.flv", stall_timeout=0.2, reconnect_attempts=2, **FAST
+    )
     with pytest.raises(StreamStalledError, match="sent nothing for 0.2 s") as info:
         await recorder.run()
     assert info.value.paths == (str(tmp_path / "v.flv"),)
@@ -133,11 +149,13 @@ async def test_stall_forever_is_an_error_that_keeps_the_file(server, tmp_path):
 
 
 async def test_expired_url_gets_a_fresh_one(server, tmp_path):
-    server.add_stream("a", GeneratedFLV(media_tags=900), drop_after={1: 30_000},
-                      single_use_urls=True, overlap=4)
+    server.add_stream(
+        "a", GeneratedFLV(media_tags=900), drop_after={1: 30_000}, single_use_urls=True, overlap=4
+    )
     refresh = refresher(server, "a")
-    stats = await VideoRecorder(server.url("a"), tmp_path / "v.flv", refresh_url=refresh,
-                                **FAST).run()
+    stats = await VideoRecorder(
+        server.url("a"), tmp_path / "v.flv", refresh_url=refresh, **FAST
+    ).run()
     assert [r.status for r in server.requests] == [200, 403, 200]
     assert recorded(stats) == list(range(900)) and len(stats.paths) == 2
     assert len(refresh.calls) == 2  # after the 403, then after the end (offline)
@@ -163,8 +181,7 @@ async def test_not_flv_is_an_error(server, tmp_path):
     stream = server.add_stream("a", GeneratedFLV(media_tags=None))
     stream.source.header = lambda: b"<html>captcha</html>"  # type: ignore[method-assign]
     with pytest.raises(StreamError, match="not a valid FLV"):
-        await VideoRecorder(server.url("a"), tmp_path / "v.flv", reconnect_attempts=1,
-                            **FAST).run()
+        await VideoRecorder(server.url("a"), tmp_path / "v.flv", reconnect_attempts=1, **FAST).run()
     assert list(tmp_path.iterdir()) == []
 
 
@@ -230,28 +247,34 @@ async def test_refuses_to_overwrite(server, tmp_path):
     (tmp_path / "v.001.flv").write_bytes(b"old")
     with pytest.raises(StreamError, match="already exists"):
         await VideoRecorder(server.url("a"), tmp_path / "v.flv").run()
-    stats = await VideoRecorder(server.url("a"), tmp_path / "v", overwrite=True,
-                                manifest=True).run()
+    stats = await VideoRecorder(
+        server.url("a"), tmp_path / "v", overwrite=True, manifest=True
+    ).run()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.flv", "v.video.json"]
     assert stats.segment_info[0].first_timestamp == 0
 
 
 async def test_record_room_video(server, tmp_path):
     """What client.record_video does: quality from room info, fresh URLs, offline = end."""
-    server.add_stream("a", GeneratedFLV(media_tags=700), single_use_urls=True,
-                      drop_after={1: 20_000})
+    server.add_stream(
+        "a", GeneratedFLV(media_tags=700), single_use_urls=True, drop_after={1: 20_000}
+    )
     infos = []
 
     async def fetch_room_info():
         stream = server.streams["a"]
-        info = {"id_str": "7", "status": 4 if stream.ended else 2,
-                "stream_url": room_stream_url({q: server.url("a", q) for q in ("sd", "ld")})}
+        info = {
+            "id_str": "7",
+            "status": 4 if stream.ended else 2,
+            "stream_url": room_stream_url({q: server.url("a", q) for q in ("sd", "ld")}),
+        }
         infos.append(info)
         return info
 
     async with httpx.AsyncClient() as http:
-        stats = await record_room_video(http, fetch_room_info, tmp_path / "r.flv",
-                                        quality="hd", **FAST)
+        stats = await record_room_video(
+            http, fetch_room_info, tmp_path / "r.flv", quality="hd", **FAST
+        )
     assert recorded(stats) == list(range(700))
     assert {r.path for r in server.requests} == {"/live/a/sd.flv"}  # hd -> sd, kept after
     assert stats.stop_reason == "ended" and len(infos) == 3
@@ -268,13 +291,28 @@ async def test_remux_segments_to_mp4(server, tmp_path):
     assert out.exists() and no_part_files(tmp_path)
     probe = await asyncio.to_thread(
         subprocess.run,
-        ["ffprobe", "-v", "error", "-count_packets", "-show_entries",
-         "stream=codec_name,nb_read_packets,width", "-of", "csv=p=0", str(out)],
-        capture_output=True, text=True, check=True,
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-count_packets",
+            "-show_entries",
+            "stream=codec_name,nb_read_packets,width",
+            "-of",
+            "csv=p=0",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     probe = probe.stdout.split()
-    video = sum(1 for p in stats.paths for t in read_flv(p)
-                if t.kind == VIDEO and media_index(t) is not None)
+    video = sum(
+        1
+        for p in stats.paths
+        for t in read_flv(p)
+        if t.kind == VIDEO and media_index(t) is not None
+    )
     assert probe[0] == f"h264,320,{video}"
     assert probe[1] in ("aac,600", "aac,599")  # ffmpeg's concat may drop the very last packet
     assert not list(tmp_path.glob("*.concat.txt"))
@@ -322,8 +360,13 @@ async def test_memory_stays_flat_over_a_long_stream(server, tmp_path):
     server.add_stream("big", source, drop_after={1: 100_000_000}, overlap=10)
     base = _rss_kb()
     t0 = time.monotonic()
-    stats = await VideoRecorder(server.url("big"), tmp_path / "big.flv", on_progress=sample,
-                                progress_interval=0.02, backoff_initial=0.01).run()
+    stats = await VideoRecorder(
+        server.url("big"),
+        tmp_path / "big.flv",
+        on_progress=sample,
+        progress_interval=0.02,
+        backoff_initial=0.01,
+    ).run()
     seconds = time.monotonic() - t0
     peak[0] = max(peak[0], _rss_kb())
     total = stats.bytes

@@ -56,6 +56,55 @@ DEFAULT_DEVICE_BLOCKED_DELAY = 2.0
 DEFAULT_DIRECT_MAX_RETRIES = 5
 """Failed direct attempts in a row before giving up (0: never reconnect)."""
 
+# The client (``fastlive.client``).
+DEFAULT_EVENT_QUEUE = 1024
+"""Events buffered per ``events()`` iterator before the reader waits for it."""
+DEFAULT_CLOSE_TIMEOUT = 2.0
+"""Longest wait for TikTok's answer to our close frame (it often sends none)."""
+
+# The Monitor (``fastlive.monitor``).
+DEFAULT_MONITOR_QUEUE = 10_000
+"""Items (room, event) buffered per ``Monitor.events()`` stream."""
+DEFAULT_ROOM_QUEUE = 256
+"""Events buffered per room between its socket reader and the Monitor."""
+DEFAULT_POLL_INTERVAL = 30.0
+"""Seconds between two live checks of the waiting rooms."""
+DEFAULT_RESOLVE_INTERVAL = 300.0
+"""Seconds between two room id look-ups of a waiting @handle."""
+DEFAULT_WEB_CONCURRENCY = 8
+"""Web API requests (room id look-ups) in flight at once, for all rooms of a Monitor."""
+DEFAULT_POLL_COALESCE = 0.25
+"""After a room starts waiting, the live check waits this long (at most) for others."""
+DEFAULT_BACKOFF_JITTER = 0.5
+"""Each Monitor backoff delay is scaled by a random factor in ``[1 - j, 1 + j]``."""
+
+# The shared sign-server limiter (``fastlive.limits``).
+DEFAULT_SIGN_RATE = 1.0
+"""Sign-server fetches per second, on average, when nothing else is configured."""
+DEFAULT_SIGN_BURST = 5
+"""Fetches allowed back to back before the rate applies."""
+DEFAULT_SIGN_JITTER = 0.1
+"""Random extra wait, as a fraction of one interval (1 / rate)."""
+DEFAULT_SIGN_MAX_BLOCK = 3600.0
+"""A 429 closes the gate for at most this many seconds (a bad reset header is capped)."""
+
+# The video recorder (``fastlive.video``).
+DEFAULT_VIDEO_STALL_TIMEOUT = 15.0
+"""Seconds without a byte before a stream counts as stalled and is reconnected."""
+DEFAULT_VIDEO_CONNECT_TIMEOUT = 10.0
+DEFAULT_VIDEO_RECONNECT_ATTEMPTS = 5
+"""Failed attempts in a row (no tag received) before recording gives up."""
+DEFAULT_VIDEO_BACKOFF_INITIAL = 0.5
+DEFAULT_VIDEO_BACKOFF_MAX = 8.0
+DEFAULT_VIDEO_GAP_TOLERANCE_MS = 250
+"""A reconnect that moves the media clock on by more than this counts as a gap."""
+DEFAULT_VIDEO_PROGRESS_INTERVAL = 0.5
+"""Seconds between two ``on_progress`` reports."""
+DEFAULT_VIDEO_BITRATE_WINDOW = 3.0
+"""Seconds over which the current bitrate is measured."""
+DEFAULT_VIDEO_END_GRACE = 5.0
+"""``fastlive watch --video --once``: seconds the videos get to end with their rooms."""
+
 # Environment variable for each setting that has one.
 ENVIRONMENT = {
     "web_url": "FASTLIVE_WEB_URL",
@@ -117,8 +166,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
     def __repr__(self) -> str:  # never show the API key
         key = "set" if self.sign_api_key else None
-        return f"Settings(web_url={self.web_url!r}, webcast_url={self.webcast_url!r}, " \
+        return (
+            f"Settings(web_url={self.web_url!r}, webcast_url={self.webcast_url!r}, "
             f"sign_api_url={self.sign_api_url!r}, sign_api_key={key!r})"
+        )
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -36,7 +36,13 @@ from typing import Any
 
 import msgspec
 
-from fastlive._config import CONNECT_MODES, Settings
+from fastlive._config import (
+    CONNECT_MODES,
+    DEFAULT_MONITOR_QUEUE,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_VIDEO_END_GRACE,
+    Settings,
+)
 from fastlive._decode import decode, decode_message
 from fastlive.events import BaseEvent, ClientEvent, DecodeErrorEvent, GiftStreakEvent
 from fastlive.exceptions import DecodeError, FastLiveError, UserOfflineError
@@ -248,6 +254,7 @@ async def _watch(args: argparse.Namespace) -> int:
     if args.duration:
         loop.call_later(args.duration, stop.set)
     sessions_done: set[str] = set()
+    all_ended = [False]
 
     def on_state(room: Any, old: RoomState, new: RoomState) -> None:
         if old is RoomState.LIVE and new is RoomState.ENDED:
@@ -258,6 +265,7 @@ async def _watch(args: argparse.Namespace) -> int:
         if settled and (
             args.once or all(r.state is RoomState.FAILED for r in monitor.rooms.values())
         ):
+            all_ended[0] = True
             stop.set()
 
     monitor.add_state_listener(on_state)
@@ -307,9 +315,12 @@ async def _watch(args: argparse.Namespace) -> int:
     async with monitor:
         tasks = [asyncio.ensure_future(consume()), asyncio.ensure_future(status())]
         await stop.wait()
-    for task in videos.values():
-        task.cancel()
-    await asyncio.gather(*videos.values(), return_exceptions=True)
+        if videos:  # stopped before the Monitor closes: the videos use its HTTP client
+            if all_ended[0]:  # the rooms ended, so do their videos: let them finish
+                await asyncio.wait(list(videos.values()), timeout=DEFAULT_VIDEO_END_GRACE)
+            for task in videos.values():
+                task.cancel()
+            await asyncio.gather(*videos.values(), return_exceptions=True)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -442,6 +453,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 async def _video(args: argparse.Namespace) -> int:
+    from fastlive.exceptions import StreamQualityError, StreamUnavailableError
     from fastlive.video import progress_line, record_room_video, remux_to_mp4
     from fastlive.web import TikTokWeb
 
@@ -461,16 +473,26 @@ async def _video(args: argparse.Namespace) -> int:
 
     async with TikTokWeb(_settings(args)) as web:
         room_id = room if isinstance(room, int) else await web.fetch_room_id(room)
-        stats = await record_room_video(
-            web.http,
-            lambda: web.fetch_room_info(room_id),
-            path,
-            quality=args.quality,
-            duration=args.duration,
-            stop=stop,
-            on_progress=progress,
-            overwrite=args.force,
-        )
+        try:
+            stats = await record_room_video(
+                web.http,
+                lambda: web.fetch_room_info(room_id),
+                path,
+                quality=args.quality or "hd",
+                fallback=args.quality is None,  # a quality asked for by name is a must
+                duration=args.duration,
+                stop=stop,
+                on_progress=progress,
+                overwrite=args.force,
+            )
+        except StreamQualityError as exc:
+            raise FastLiveError(f"{exc}: pass one of them to --quality") from None
+        except StreamUnavailableError as exc:
+            if "offline" not in str(exc):
+                raise
+            raise FastLiveError(
+                f"{exc}; run 'fastlive live {args.room}' to see when it is live"
+            ) from None
     if tty:
         sys.stderr.write("\n")
     paths = [str(p) for p in stats.paths]
@@ -536,12 +558,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 async def _serve(args: argparse.Namespace) -> int:
     """Serve a recording as a room of ``FakeTikTok``: any client can connect to it."""
-    from fastlive.recording import FRAME, META, read_records
+    from fastlive.recording import FETCH, FRAME, META, read_records
     from fastlive.testing import FakeTikTok
 
-    records = list(read_records(args.file, kinds={FRAME, META}))
+    records = list(read_records(args.file, kinds={FRAME, META, FETCH}))
     metas = [r.meta() for r in records if r.kind == META]
     frames = [r.data for r in records if r.kind == FRAME]
+    fetches = [r.data for r in records if r.kind == FETCH]
+    initial = _fetch_messages(fetches[0]) if fetches else []
     meta = metas[0] if metas else {}
     handle = meta.get("unique_id") or "replay"
     room_id = int(meta.get("room_id") or 7_400_000_000_000_000_001)
@@ -553,7 +577,14 @@ async def _serve(args: argparse.Namespace) -> int:
     if args.duration:
         loop.call_later(args.duration, stop.set)
     async with FakeTikTok() as fake:
-        fake.add_room(handle, room_id=room_id, frames=frames, replay=True, interval=args.interval)
+        fake.add_room(
+            handle,
+            room_id=room_id,
+            frames=frames,
+            initial=initial,
+            replay=True,
+            interval=args.interval,
+        )
         print(f"serving {len(frames)} frames of {args.file} as @{handle} (room {room_id})")
         print(
             f"FASTLIVE_WEB_URL={fake.web_url} FASTLIVE_WEBCAST_URL={fake.webcast_url} "
@@ -562,6 +593,18 @@ async def _serve(args: argparse.Namespace) -> int:
         )
         await stop.wait()
     return 0
+
+
+def _fetch_messages(body: bytes) -> list[tuple[str, bytes, int]]:
+    """The messages of a recorded fetch result, as ``FakeTikTok`` rooms take them."""
+    from fastlive.proto import webcast_pb2 as pb
+
+    result = pb.ProtoMessageFetchResult()
+    try:
+        result.ParseFromString(body)
+    except Exception:  # noqa: BLE001  (protobuf's DecodeError: serve without a backlog)
+        return []
+    return [(m.method, m.payload, m.msg_id) for m in result.messages]
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -628,12 +671,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="if output is slower than the rooms, drop the oldest events (counted)",
     )
-    p.add_argument("--max-queue", type=int, default=10_000, help="events buffered (10000)")
+    p.add_argument(
+        "--max-queue",
+        type=int,
+        default=DEFAULT_MONITOR_QUEUE,
+        help=f"events buffered ({DEFAULT_MONITOR_QUEUE})",
+    )
     p.add_argument(
         "--poll-interval",
         type=float,
-        default=30.0,
-        help="seconds between live checks of offline rooms (30)",
+        default=DEFAULT_POLL_INTERVAL,
+        help=f"seconds between live checks of offline rooms ({DEFAULT_POLL_INTERVAL:g})",
     )
     p.add_argument("--duration", type=parse_duration, help="stop after this long (10m, 1h)")
     p.add_argument(
@@ -657,7 +705,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("video", help="record a room's live video")
     p.add_argument("room", metavar="ROOM", help="@handle or room id")
-    p.add_argument("--quality", default="hd", help="origin, uhd, hd, sd, ld (hd)")
+    p.add_argument(
+        "--quality",
+        help="origin, uhd, hd, sd, ld, best or worst (default: hd, or the nearest offered)",
+    )
     p.add_argument("--duration", type=parse_duration, help="stop after this long (10m, 1h)")
     p.add_argument("-o", "--output", help="file name (default HANDLE-DATE.flv)")
     p.add_argument("--mp4", action="store_true", help="remux to MP4 at the end (ffmpeg)")

@@ -59,7 +59,15 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from fastlive._config import DEFAULT_SIGN_API_URL, DEFAULT_USER_AGENT, Settings, resolve_ws_url
+from fastlive._aio import wait_event
+from fastlive._config import (
+    DEFAULT_CLOSE_TIMEOUT,
+    DEFAULT_EVENT_QUEUE,
+    DEFAULT_SIGN_API_URL,
+    DEFAULT_USER_AGENT,
+    Settings,
+    resolve_ws_url,
+)
 from fastlive.direct import (
     build_direct_ws_url,
     direct_handshake_headers,
@@ -88,6 +96,7 @@ from fastlive.exceptions import (
     WebcastBlockedError,
     WebError,
 )
+from fastlive.recording import FETCH, FRAME, SENT
 from fastlive.session import Session, parse_handshake_options
 from fastlive.signer import SignClient, SignedFetch
 from fastlive.stats import RoomState, RoomStats
@@ -100,15 +109,16 @@ from fastlive.web import TikTokWeb, make_http_client, normalize_unique_id, safe_
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["DEFAULT_EVENT_QUEUE", "EventStream", "SignLimiter", "StateListener", "TikTokLiveClient"]
+__all__ = [
+    "DEFAULT_EVENT_QUEUE",
+    "EventStream",
+    "FrameListener",
+    "SignLimiter",
+    "StateListener",
+    "TikTokLiveClient",
+]
 
 logger = logging.getLogger("fastlive.client")
-
-DEFAULT_EVENT_QUEUE = 1024
-"""Events buffered per ``events()`` iterator before the reader waits for it."""
-
-CLOSE_TIMEOUT = 2.0
-"""Longest wait for TikTok's answer to our close frame (it often sends none)."""
 
 # Upgrade statuses worth retrying (TikTok's own trouble); any other non-101 is a block.
 _RETRYABLE_UPGRADE = range(500, 600)
@@ -152,6 +162,9 @@ class SignLimiter(Protocol):
 
 StateListener = Callable[["TikTokLiveClient", RoomState, RoomState], Any]
 """``callback(client, old_state, new_state)``, called synchronously on each change."""
+
+FrameListener = Callable[[int, bytes, int], Any]
+"""``callback(kind, data, time_ns)``: one raw frame (kinds of :mod:`fastlive.recording`)."""
 
 
 class _Stop(Exception):
@@ -370,6 +383,7 @@ class TikTokLiveClient:
         self._connect_mode = SIGNED.value if settings.connect == SIGNED.value else DIRECT.value
         self._state = RoomState.IDLE
         self._state_listeners: list[StateListener] = []
+        self._frame_listeners: list[FrameListener] = []
         self._dup_mark = 0
         self.stats = RoomStats()
 
@@ -457,6 +471,37 @@ class TikTokLiveClient:
     def remove_state_listener(self, callback: StateListener) -> None:
         """Remove one registration of ``callback`` (``ValueError`` if absent)."""
         self._state_listeners.remove(callback)
+
+    def add_frame_listener(self, callback: FrameListener) -> FrameListener:
+        """Call ``callback(kind, data, time_ns)`` for every raw frame, synchronously.
+
+        ``kind`` is :data:`fastlive.recording.FRAME` for each websocket message
+        received (before it is decoded), ``FETCH`` for the sign server's initial
+        fetch result (signed connections), ``SENT`` for each frame the client
+        sends (heartbeats, acks, the room join); ``time_ns`` is wall-clock time
+        (``time.time_ns()``), the clock of :class:`fastlive.recording.Recorder`.
+        The callback runs on the reader's path: keep it quick, do not block.  One
+        that raises is logged once and removed; the client goes on.
+        """
+        if not callable(callback):
+            raise TypeError(f"{callback!r} is not callable")
+        self._frame_listeners.append(callback)
+        return callback
+
+    def remove_frame_listener(self, callback: FrameListener) -> None:
+        """Remove one registration of ``callback`` (``ValueError`` if absent)."""
+        self._frame_listeners.remove(callback)
+
+    def _frame(self, kind: int, data: bytes) -> None:
+        """Hand one raw frame to the frame listeners; drop any that raises."""
+        now = time.time_ns()
+        for callback in tuple(self._frame_listeners):
+            try:
+                callback(kind, data, now)
+            except Exception:  # user code must not break the client
+                self._logger.exception("frame listener %r raised: it is removed", callback)
+                with contextlib.suppress(ValueError):
+                    self._frame_listeners.remove(callback)
 
     def _set_state(self, new: RoomState) -> None:
         old = self._state
@@ -838,7 +883,7 @@ class TikTokLiveClient:
             if limiter is not None:
                 await limiter.acquire()
             try:
-                return await self._signer.fetch(
+                signed = await self._signer.fetch(
                     self._room_id,
                     user_agent=self._web.user_agent,
                     session_id=self._session_id if self._authenticate_ws else None,
@@ -858,16 +903,20 @@ class TikTokLiveClient:
                     exc.retry_after,
                 )
                 await self._sleep(exc.retry_after)
+                continue
+            if self._frame_listeners and signed.body:
+                self._frame(FETCH, signed.body)
+            return signed
 
     @property
     def _stopping(self) -> bool:
         return self._stop is not None and self._stop.is_set()
 
     async def _sleep(self, delay: float) -> None:
-        """Sleep ``delay`` seconds, or less if ``disconnect()`` is called."""
+        """Sleep ``delay`` seconds, or less if ``disconnect()`` is called (a cancel that
+        comes with the disconnect is not lost, unlike with ``asyncio.wait_for``)."""
         assert self._stop is not None
-        with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), max(delay, 0.0))
+        await wait_event(self._stop, max(delay, 0.0))
 
     async def _run(
         self,
@@ -1092,7 +1141,7 @@ class TikTokLiveClient:
             "ping_interval": None,
             "ping_timeout": None,
             "open_timeout": settings.ws_connect_timeout,
-            "close_timeout": min(settings.ws_connect_timeout, CLOSE_TIMEOUT),
+            "close_timeout": min(settings.ws_connect_timeout, DEFAULT_CLOSE_TIMEOUT),
             "max_size": settings.max_inflated_size,
             "compression": None,
         }
@@ -1151,7 +1200,7 @@ class TikTokLiveClient:
             session.opened()
             if initial is not None:
                 session.receive_initial(initial)
-            await _send(ws, session.data_to_send())
+            await self._send(ws, session.data_to_send())
             if session.duplicates_dropped != self._dup_mark:  # the initial batch's
                 stats.duplicates += session.duplicates_dropped - self._dup_mark
                 self._dup_mark = session.duplicates_dropped
@@ -1164,6 +1213,8 @@ class TikTokLiveClient:
                 self._busy = True
                 if type(data) is not bytes:
                     data = bytes(data, "utf-8") if isinstance(data, str) else bytes(data)
+                if self._frame_listeners:
+                    self._frame(FRAME, data)
                 started = perf()
                 session.receive(data)
                 stats.decode_ns += perf() - started
@@ -1174,7 +1225,7 @@ class TikTokLiveClient:
                     self._dup_mark = session.duplicates_dropped
                 frames = session.data_to_send()
                 if frames:
-                    await _send(ws, frames)
+                    await self._send(ws, frames)
                 events = session.events_received()
                 if events:
                     await self._deliver(events)
@@ -1244,11 +1295,23 @@ class TikTokLiveClient:
                     return
                 if now >= next_hb:
                     session.heartbeat()
-                    await _send(ws, session.data_to_send())
+                    await self._send(ws, session.data_to_send())
                     next_hb = now + interval
                 await asyncio.sleep(max(min(next_hb, stall_at) - loop.time(), 0))
         except ConnectionClosed:
             return
+
+    async def _send(self, ws: ClientConnection, frames: list[bytes]) -> None:
+        """Write frames (each to the frame listeners once written); a socket already
+        closing is not an error (its buffered input still has to be read, so the
+        reader, not the writer, notices the end)."""
+        try:
+            for frame in frames:
+                await ws.send(frame)
+                if self._frame_listeners:
+                    self._frame(SENT, frame)
+        except ConnectionClosed:
+            pass
 
     def _cookie_header(self, signed: SignedFetch) -> str:
         """The websocket ``Cookie`` header: the web jar plus the signer's cookies."""
@@ -1317,16 +1380,6 @@ class _NoDebugLogger(logging.LoggerAdapter):
 
     def isEnabledFor(self, level: int) -> bool:
         return level > logging.DEBUG and self.logger.isEnabledFor(level)
-
-
-async def _send(ws: ClientConnection, frames: list[bytes]) -> None:
-    """Write frames; a socket already closing is not an error (its buffered input still
-    has to be read, so the reader, not the writer, notices the end)."""
-    try:
-        for frame in frames:
-            await ws.send(frame)
-    except ConnectionClosed:
-        pass
 
 
 def _refusal(error: BaseException | None) -> BaseException | None:

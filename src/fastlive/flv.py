@@ -152,21 +152,23 @@ class FLVParser:
             if kind not in _KINDS:
                 self._fail(pos, kind)
             if size > max_size:
-                raise FLVError(f"tag of {size} bytes is over the {max_size}-byte limit",
-                               self.offset + pos)
+                raise FLVError(
+                    f"tag of {size} bytes is over the {max_size}-byte limit", self.offset + pos
+                )
             total = TAG_HEADER_SIZE + size + PREV_SIZE_SIZE
             if end - pos < total:
                 break
             tail = pos + total - PREV_SIZE_SIZE
-            prev = int.from_bytes(buf[tail:tail + PREV_SIZE_SIZE], "big")
+            prev = int.from_bytes(buf[tail : tail + PREV_SIZE_SIZE], "big")
             if prev != TAG_HEADER_SIZE + size:
                 raise FLVError(
                     f"previous-tag-size {prev} does not match the tag ({TAG_HEADER_SIZE + size})",
                     self.offset + tail,
                 )
-            timestamp = (buf[pos + 7] << 24) | (buf[pos + 4] << 16) | (buf[pos + 5] << 8) \
-                | buf[pos + 6]
-            tags.append(FLVTag(kind, timestamp, bytes(buf[pos:pos + total])))
+            timestamp = (
+                (buf[pos + 7] << 24) | (buf[pos + 4] << 16) | (buf[pos + 5] << 8) | buf[pos + 6]
+            )
+            tags.append(FLVTag(kind, timestamp, bytes(buf[pos : pos + total])))
             pos += total
         if pos:
             del buf[:pos]
@@ -275,10 +277,17 @@ def encode_tag(kind: int, timestamp: int, data: bytes) -> bytes:
     """One tag's bytes (header, data, previous-tag-size)."""
     size = len(data)
     ts = timestamp & 0xFFFFFFFF
-    return b"".join((
-        bytes([kind]), size.to_bytes(3, "big"), (ts & 0xFFFFFF).to_bytes(3, "big"),
-        bytes([ts >> 24]), b"\x00\x00\x00", data, (TAG_HEADER_SIZE + size).to_bytes(4, "big"),
-    ))
+    return b"".join(
+        (
+            bytes([kind]),
+            size.to_bytes(3, "big"),
+            (ts & 0xFFFFFF).to_bytes(3, "big"),
+            bytes([ts >> 24]),
+            b"\x00\x00\x00",
+            data,
+            (TAG_HEADER_SIZE + size).to_bytes(4, "big"),
+        )
+    )
 
 
 def read_flv(path: str | Path, *, chunk_size: int = 1 << 16) -> Iterator[FLVTag]:
@@ -292,5 +301,6 @@ def read_flv(path: str | Path, *, chunk_size: int = 1 << 16) -> Iterator[FLVTag]
         while chunk := f.read(chunk_size):
             yield from parser.feed(chunk)
     if parser.header is None or parser.buffered:
-        raise FLVError("the file ends inside a tag" if parser.header else "no FLV header",
-                       parser.offset)
+        raise FLVError(
+            "the file ends inside a tag" if parser.header else "no FLV header", parser.offset
+        )

@@ -32,21 +32,20 @@ from collections.abc import Callable
 
 import msgspec
 
+from fastlive._aio import wait_event
+from fastlive._config import (
+    DEFAULT_SIGN_BURST,
+    DEFAULT_SIGN_JITTER,
+    DEFAULT_SIGN_MAX_BLOCK,
+    DEFAULT_SIGN_RATE,
+)
+
 __all__ = [
     "DEFAULT_SIGN_BURST",
     "DEFAULT_SIGN_RATE",
     "LimiterStats",
     "SignLimiter",
 ]
-
-DEFAULT_SIGN_RATE = 1.0
-"""Sign-server fetches per second, on average, when nothing else is configured."""
-DEFAULT_SIGN_BURST = 5
-"""Fetches allowed back to back before the rate applies."""
-DEFAULT_JITTER = 0.1
-"""Random extra wait, as a fraction of one interval (1 / rate)."""
-MAX_BLOCK = 3600.0
-"""A 429 closes the gate for at most this many seconds (a bad reset header is capped)."""
 
 
 class LimiterStats(msgspec.Struct, kw_only=True):
@@ -76,7 +75,7 @@ class SignLimiter:
         rate: float | None = DEFAULT_SIGN_RATE,
         burst: int = DEFAULT_SIGN_BURST,
         *,
-        jitter: float = DEFAULT_JITTER,
+        jitter: float = DEFAULT_SIGN_JITTER,
         clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
@@ -134,9 +133,7 @@ class SignLimiter:
                 delay = self.reserve()
                 if delay <= 0:
                     break
-                try:
-                    await asyncio.wait_for(changed.wait(), delay)
-                except (TimeoutError, asyncio.TimeoutError):
+                if not await wait_event(changed, delay):
                     break  # the slot came without a 429 in between
                 # a 429 arrived while waiting: the old slot is void, take a new one
         finally:
@@ -154,7 +151,7 @@ class SignLimiter:
         wait = max(0.0, float(retry_after or 0.0))
         if reset_time is not None:
             wait = max(wait, float(reset_time) - self._wallclock())
-        wait = min(wait, MAX_BLOCK)
+        wait = min(wait, DEFAULT_SIGN_MAX_BLOCK)
         now = self._clock()
         self.stats.rate_limited += 1
         self._blocked_until = max(self._blocked_until, now + wait)

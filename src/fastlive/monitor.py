@@ -59,7 +59,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from fastlive._config import Settings
+from fastlive._aio import wait_event
+from fastlive._config import (
+    DEFAULT_BACKOFF_JITTER,
+    DEFAULT_MONITOR_QUEUE,
+    DEFAULT_POLL_COALESCE,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_RESOLVE_INTERVAL,
+    DEFAULT_ROOM_QUEUE,
+    DEFAULT_WEB_CONCURRENCY,
+    Settings,
+)
 from fastlive.client import TikTokLiveClient
 from fastlive.events import (
     BaseEvent,
@@ -80,7 +90,7 @@ from fastlive.exceptions import (
     WebError,
 )
 from fastlive.limits import SignLimiter
-from fastlive.recording import FRAME, META, Recorder
+from fastlive.recording import META, Recorder
 from fastlive.session import backoff
 from fastlive.stats import RoomState, RoomStats
 from fastlive.streaks import DEFAULT_STREAK_TIMEOUT, StreakTracker
@@ -101,20 +111,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("fastlive.monitor")
-
-DEFAULT_MONITOR_QUEUE = 10_000
-"""Items (room, event) buffered per ``events()`` stream."""
-DEFAULT_ROOM_QUEUE = 256
-"""Events buffered per room between its socket reader and the Monitor."""
-DEFAULT_POLL_INTERVAL = 30.0
-"""Seconds between two live checks of the waiting rooms."""
-DEFAULT_RESOLVE_INTERVAL = 300.0
-"""Seconds between two room id look-ups of a waiting @handle."""
-DEFAULT_WEB_CONCURRENCY = 8
-"""Web API requests (room id look-ups) in flight at once, for all rooms."""
-POLL_COALESCE = 0.25
-"""After a room starts waiting, the live check waits this long (at most) for others."""
-BACKOFF_JITTER = 0.5
 
 Overflow = Literal["block", "drop_oldest"]
 OVERFLOW_POLICIES = ("block", "drop_oldest")
@@ -332,7 +328,9 @@ class Monitor:
         resolve_interval: seconds between room id look-ups of a waiting handle.
         gift_streaks: also emit one ``GiftStreakEvent`` per gift streak.
         streak_timeout: seconds without news after which an open streak is closed.
-        record_dir: record each room's raw websocket frames to ``DIR/<room>.flrec``.
+        record_dir: record each room's raw frames to ``DIR/<room>.flrec``: a META
+            record per live session, the sign server's fetch result, every frame
+            received and sent (``fastlive replay`` reads it).
         client_kwargs: extra ``TikTokLiveClient`` arguments (``ws_proxy``, ``session_id``...).
         start_kwargs: extra ``client.start()`` arguments (``fetch_room_info``...).
         room_queue: events buffered per room between its reader and the Monitor.
@@ -555,7 +553,7 @@ class Monitor:
         self._running = False
         rooms = list(self._rooms.values())
         pending = {r._task for r in rooms if r._task is not None} | self._tasks
-        while pending:  # cancel again: wait_for() may swallow a cancel that races its result
+        while pending:  # cancel again if one is still running (a cancel is never lost now)
             for task in pending:
                 task.cancel()
             _, pending = await asyncio.wait(pending, timeout=0.5)
@@ -647,7 +645,8 @@ class Monitor:
         loop = asyncio.get_running_loop()
         s = self.settings
         failures = 0
-        delays = backoff(s.backoff_initial, s.backoff_factor, s.backoff_max, BACKOFF_JITTER)
+        jitter = DEFAULT_BACKOFF_JITTER
+        delays = backoff(s.backoff_initial, s.backoff_factor, s.backoff_max, jitter)
         try:
             while True:
                 if (
@@ -665,9 +664,7 @@ class Monitor:
                     continue
                 self._set_state(room, RoomState.WAITING)
                 room._live.clear()
-                with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
-                    await asyncio.wait_for(room._live.wait(), self._wait_budget(room, loop))
-                if not room._live.is_set():
+                if not await wait_event(room._live, self._wait_budget(room, loop)):
                     continue  # time to look the handle up again
                 self._set_state(room, RoomState.CONNECTING)
                 try:
@@ -688,9 +685,7 @@ class Monitor:
                     room.error = exc
                 else:
                     failures = 0
-                    delays = backoff(
-                        s.backoff_initial, s.backoff_factor, s.backoff_max, BACKOFF_JITTER
-                    )
+                    delays = backoff(s.backoff_initial, s.backoff_factor, s.backoff_max, jitter)
                     continue
                 if failures > s.reconnect_attempts:
                     self._set_state(room, RoomState.FAILED, room.error)
@@ -751,6 +746,8 @@ class Monitor:
             client.add_state_listener(lambda _c, _old, new: self._client_state(room, new))
         if "sign_limiter" not in _CLIENT_HOOKS:
             await self.sign_limiter.acquire()  # until the client paces its own fetches
+        if self.record_dir is not None:
+            self._record(room, client, room.sessions + 1)
         room.client = client
         room._client_stats = client.stats if hooked_stats else None
         try:
@@ -762,7 +759,6 @@ class Monitor:
                     room._stats.rate_limited += 1
                 raise
             room.sessions += 1
-            self._tap(room, client, count=not hooked_stats)
             await self._pump(room, stream, fallback=not hooked_state)
             try:
                 await asyncio.shield(task)
@@ -787,52 +783,38 @@ class Monitor:
         if new in (RoomState.CONNECTING, RoomState.LIVE, RoomState.BACKING_OFF):
             self._set_state(room, new)
 
-    def _tap(self, room: MonitoredRoom, client: TikTokLiveClient, count: bool) -> None:
-        """See the raw frames of the client's session: record them, count them.
+    def _record(self, room: MonitoredRoom, client: TikTokLiveClient, session: int) -> None:
+        """Record the client's raw frames to the room's ``.flrec`` (``record_dir``).
 
-        The client has no frame hook yet, so this wraps ``session.receive`` of the
-        session ``start()`` just made (before its task reads the first frame).
+        A META record (room id, handle, fastlive version, connection mode, session
+        number) comes before the session's first frame, and again whenever the
+        mode changes (``auto`` moving between direct and signed); then every
+        frame: the sign server's fetch result, each frame received and sent.
         """
-        recorder = self._recorder_for(room)
-        session = client.session
-        if session is None or (recorder is None and not count):
-            return
-        receive = session.receive
-        stats = room._stats
-        write = recorder.write if recorder is not None else None
-        clock = time.perf_counter_ns
-
-        def tapped(data: bytes) -> None:
-            if write is not None:
-                write(FRAME, data)
-            if count:
-                stats.frames += 1
-                stats.bytes += len(data)
-                t0 = clock()
-                receive(data)
-                stats.decode_ns += clock() - t0
-            else:
-                receive(data)
-
-        session.receive = tapped  # type: ignore[method-assign]
-
-    def _recorder_for(self, room: MonitoredRoom) -> Recorder | None:
-        if self.record_dir is None:
-            return None
-        if room._recorder is None:
-            self.record_dir.mkdir(parents=True, exist_ok=True)
-            name = re.sub(r"[^\w.-]", "_", room.unique_id or str(room.room_id))
-            room._recorder = Recorder(self.record_dir / f"{name}.flrec")
         from fastlive import __version__
 
-        meta = {
-            "room_id": room.room_id,
-            "unique_id": room.unique_id,
-            "fastlive": __version__,
-            "session": room.sessions,
-        }
-        room._recorder.write(META, _json(meta))  # a META record per live session
-        return room._recorder
+        mode = [""]
+
+        def on_frame(kind: int, data: bytes, time_ns: int) -> None:
+            recorder = room._recorder
+            if recorder is None:
+                assert self.record_dir is not None
+                self.record_dir.mkdir(parents=True, exist_ok=True)
+                name = re.sub(r"[^\w.-]", "_", room.unique_id or str(room.room_id))
+                recorder = room._recorder = Recorder(self.record_dir / f"{name}.flrec")
+            if client.connect_mode != mode[0]:
+                mode[0] = client.connect_mode
+                meta = {
+                    "room_id": client.room_id or room.room_id,
+                    "unique_id": room.unique_id,
+                    "fastlive": __version__,
+                    "mode": mode[0],
+                    "session": session,
+                }
+                recorder.write(META, _json(meta), time_ns)
+            recorder.write(kind, data, time_ns)
+
+        client.add_frame_listener(on_frame)
 
     async def _pump(self, room: MonitoredRoom, stream: Any, fallback: bool) -> None:
         """Move one client's events to the callbacks and streams, counting them.
@@ -902,11 +884,10 @@ class Monitor:
         """Check the waiting rooms in batches; wake those that went live."""
         pause = 0.0
         while not self._closed:
-            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
-                await asyncio.wait_for(self._poll_now.wait(), self.poll_interval + pause)
+            await wait_event(self._poll_now, self.poll_interval + pause)
             pause = 0.0
             if self._poll_now.is_set():  # rooms just started waiting: let others join
-                await asyncio.sleep(min(POLL_COALESCE, self.poll_interval))
+                await asyncio.sleep(min(DEFAULT_POLL_COALESCE, self.poll_interval))
                 self._poll_now.clear()
             waiting = [
                 r

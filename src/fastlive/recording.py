@@ -14,7 +14,7 @@ before it is intact.
 so recordings of several rooms (and a video beside them) share one clock.
 Kinds: ``FRAME`` a websocket binary message from the server, ``FETCH`` the
 sign server's initial fetch result, ``SENT`` a frame the client sent, ``META``
-a JSON object (room id, handle, fastlive version: the first record).
+a JSON object (room id, handle, fastlive version, connection mode: the first record).
 """
 
 from __future__ import annotations
@@ -65,8 +65,13 @@ class Recorder:
     the OS to put each record on disk (slower; for when power loss matters).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, meta: dict[str, Any] | None = None,
-                 fsync: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        meta: dict[str, Any] | None = None,
+        fsync: bool = False,
+    ) -> None:
         self.path = Path(path)
         self._fsync = fsync
         new = not self.path.exists() or self.path.stat().st_size == 0
@@ -132,8 +137,12 @@ def _has_magic(path: Path) -> bool:
         return f.read(len(MAGIC)) == MAGIC
 
 
-def read_records(path: str | os.PathLike[str], *, kinds: set[int] | None = None,
-                 truncated: list[int] | None = None) -> Iterator[Record]:
+def read_records(
+    path: str | os.PathLike[str],
+    *,
+    kinds: set[int] | None = None,
+    truncated: list[int] | None = None,
+) -> Iterator[Record]:
     """Yield the records of a recording, in order, stopping at a torn tail.
 
     When the file ends in an incomplete or corrupt record (a crash mid-write),

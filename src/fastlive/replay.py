@@ -15,8 +15,12 @@ from fastlive.recording import FETCH, FRAME, Record, read_records
 __all__ = ["iter_batches", "replay"]
 
 
-def iter_batches(path: str | os.PathLike[str], *, errors: list[DecodeError] | None = None,
-                 truncated: list[int] | None = None) -> Iterator[tuple[Record, Batch]]:
+def iter_batches(
+    path: str | os.PathLike[str],
+    *,
+    errors: list[DecodeError] | None = None,
+    truncated: list[int] | None = None,
+) -> Iterator[tuple[Record, Batch]]:
     """Each recorded server frame (and initial fetch result) decoded, as fast as possible.
 
     A frame that does not decode is skipped and its error appended to ``errors``
@@ -24,7 +28,9 @@ def iter_batches(path: str | os.PathLike[str], *, errors: list[DecodeError] | No
     """
     for record in read_records(path, kinds={FRAME, FETCH}, truncated=truncated):
         try:
-            batch = decode(record.data) if record.kind == FRAME else decode_fetch_result(record.data)
+            batch = (
+                decode(record.data) if record.kind == FRAME else decode_fetch_result(record.data)
+            )
         except DecodeError as exc:
             if errors is None:
                 raise
@@ -33,8 +39,9 @@ def iter_batches(path: str | os.PathLike[str], *, errors: list[DecodeError] | No
         yield record, batch
 
 
-async def replay(path: str | os.PathLike[str], *, speed: float = 1.0,
-                 errors: list[DecodeError] | None = None) -> AsyncIterator[tuple[Record, Batch]]:
+async def replay(
+    path: str | os.PathLike[str], *, speed: float = 1.0, errors: list[DecodeError] | None = None
+) -> AsyncIterator[tuple[Record, Batch]]:
     """Like ``iter_batches``, paced as recorded (``speed`` 2.0 plays twice as fast)."""
     if speed <= 0:
         raise ValueError("speed must be positive")

@@ -78,12 +78,14 @@ class SignedFetch(msgspec.Struct, frozen=True):
         cookies: the cookies of ``X-Set-TT-Cookie``, to send on the websocket upgrade.
         user_agent: the user agent that was signed: the websocket must present it.
         ws_url: the websocket URL (short-lived: connect at once, never reuse it).
+        body: the raw ``ProtoMessageFetchResult`` the sign server sent (to record it).
     """
 
     batch: Batch
     cookies: dict[str, str]
     user_agent: str
     ws_url: str
+    body: bytes = b""
 
     def __repr__(self) -> str:  # cookies are credentials: names only
         return (
@@ -319,7 +321,9 @@ class SignClient:
             compress=compress,
             user_agent=user_agent,
         )
-        return SignedFetch(batch=batch, cookies=cookies, user_agent=user_agent, ws_url=ws_url)
+        return SignedFetch(
+            batch=batch, cookies=cookies, user_agent=user_agent, ws_url=ws_url, body=body
+        )
 
 
 def _status_error(response: httpx.Response, secrets: list[str]) -> SignAPIError:

@@ -262,8 +262,13 @@ def _sdk_urls(stream_url: dict[str, Any]) -> Iterable[StreamUrl]:
             url = main.get(fmt)
             if isinstance(url, str) and url.startswith(("http://", "https://")):
                 yield StreamUrl(
-                    quality=quality, format=fmt, url=url, bitrate=bitrate, width=width,
-                    height=height, codec=str(codec) if codec else None,
+                    quality=quality,
+                    format=fmt,
+                    url=url,
+                    bitrate=bitrate,
+                    width=width,
+                    height=height,
+                    codec=str(codec) if codec else None,
                     name=str(name) if name else None,
                 )
 

@@ -39,6 +39,16 @@ from urllib.parse import urlsplit
 import httpx
 import msgspec
 
+from fastlive._config import (
+    DEFAULT_VIDEO_BACKOFF_INITIAL,
+    DEFAULT_VIDEO_BACKOFF_MAX,
+    DEFAULT_VIDEO_BITRATE_WINDOW,
+    DEFAULT_VIDEO_CONNECT_TIMEOUT,
+    DEFAULT_VIDEO_GAP_TOLERANCE_MS,
+    DEFAULT_VIDEO_PROGRESS_INTERVAL,
+    DEFAULT_VIDEO_RECONNECT_ATTEMPTS,
+    DEFAULT_VIDEO_STALL_TIMEOUT,
+)
 from fastlive.exceptions import (
     DiskFullError,
     FastLiveError,
@@ -63,19 +73,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("fastlive.video")
-
-DEFAULT_VIDEO_STALL_TIMEOUT = 15.0
-"""Seconds without a byte before a stream counts as stalled and is reconnected."""
-DEFAULT_VIDEO_CONNECT_TIMEOUT = 10.0
-DEFAULT_VIDEO_RECONNECT_ATTEMPTS = 5
-"""Failed attempts in a row (no tag received) before recording gives up."""
-DEFAULT_VIDEO_BACKOFF_INITIAL = 0.5
-DEFAULT_VIDEO_BACKOFF_MAX = 8.0
-DEFAULT_GAP_TOLERANCE_MS = 250
-"""A reconnect that moves the media clock on by more than this counts as a gap."""
-DEFAULT_PROGRESS_INTERVAL = 0.5
-BITRATE_WINDOW = 3.0
-"""Seconds over which the current bitrate is measured."""
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _EXPIRED = {403, 404, 410}
@@ -188,10 +185,10 @@ class VideoRecorder:
         reconnect_attempts: int = DEFAULT_VIDEO_RECONNECT_ATTEMPTS,
         backoff_initial: float = DEFAULT_VIDEO_BACKOFF_INITIAL,
         backoff_max: float = DEFAULT_VIDEO_BACKOFF_MAX,
-        gap_tolerance_ms: int = DEFAULT_GAP_TOLERANCE_MS,
+        gap_tolerance_ms: int = DEFAULT_VIDEO_GAP_TOLERANCE_MS,
         max_tag_size: int = DEFAULT_MAX_TAG_SIZE,
         on_progress: Callable[[RecordingStats], Any] | None = None,
-        progress_interval: float = DEFAULT_PROGRESS_INTERVAL,
+        progress_interval: float = DEFAULT_VIDEO_PROGRESS_INTERVAL,
         overwrite: bool = False,
         manifest: bool = False,
         wallclock: Callable[[], float] = time.time,
@@ -279,16 +276,18 @@ class VideoRecorder:
 
     # -- supervision ------------------------------------------------------------------------
 
-    async def _supervise(self, main: asyncio.Future[str], stop_wait: asyncio.Future[Any] | None) \
-            -> str:
+    async def _supervise(
+        self, main: asyncio.Future[str], stop_wait: asyncio.Future[Any] | None
+    ) -> str:
         waiters = {main} if stop_wait is None else {main, stop_wait}
         deadline = None if self.duration is None else self._started + self.duration
         while True:
             timeout = self.progress_interval
             if deadline is not None:
                 timeout = min(timeout, max(0.0, deadline - time.monotonic()))
-            done, _ = await asyncio.wait(waiters, timeout=timeout,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
             self._tick()
             if main in done:
                 return main.result()  # raises the recording's error, if any
@@ -306,7 +305,7 @@ class VideoRecorder:
         stats.elapsed = now - self._started if self._started else 0.0
         samples = self._samples
         samples.append((now, stats.bytes_received))
-        while len(samples) > 2 and now - samples[1][0] >= BITRATE_WINDOW:
+        while len(samples) > 2 and now - samples[1][0] >= DEFAULT_VIDEO_BITRATE_WINDOW:
             samples.popleft()
         t0, b0 = samples[0]
         stats.bitrate = 8 * (stats.bytes_received - b0) / (now - t0) if now > t0 else 0.0
@@ -362,8 +361,13 @@ class VideoRecorder:
                     logger.info("the stream ended (its URL now answers %d)", last.status)
                     return "ended"
                 raise self._give_up(last)
-            logger.warning("video stream %s: %s; reconnecting (attempt %d of %d)",
-                           _safe(url), last, failures, self.reconnect_attempts)
+            logger.warning(
+                "video stream %s: %s; reconnecting (attempt %d of %d)",
+                _safe(url),
+                last,
+                failures,
+                self.reconnect_attempts,
+            )
             if not got_data:
                 await asyncio.sleep(self._delay(failures))
 
@@ -463,18 +467,27 @@ class VideoRecorder:
         stats.skipped_tags += self._dedup.skipped
         if self._dedup.timeline_reset or last_ts is None:
             stats.gaps += 1
-            logger.warning("reconnected: the stream's clock restarted, so the time lost "
-                           "is unknown (gap %d)", stats.gaps)
+            logger.warning(
+                "reconnected: the stream's clock restarted, so the time lost is unknown (gap %d)",
+                stats.gaps,
+            )
             return
         gap = ts - last_ts
         if gap > self.gap_tolerance_ms:
             stats.gaps += 1
             stats.gap_ms += gap
-            logger.warning("reconnected: %d ms of video lost between %d and %d ms (gap %d)",
-                           gap, last_ts, ts, stats.gaps)
+            logger.warning(
+                "reconnected: %d ms of video lost between %d and %d ms (gap %d)",
+                gap,
+                last_ts,
+                ts,
+                stats.gaps,
+            )
         else:
-            logger.info("reconnected without a gap (%d tags already written were skipped)",
-                        self._dedup.skipped)
+            logger.info(
+                "reconnected without a gap (%d tags already written were skipped)",
+                self._dedup.skipped,
+            )
 
     def _open_segment(self, first_ts: int) -> SegmentInfo:
         number = self.stats.segments
@@ -486,8 +499,9 @@ class VideoRecorder:
         except OSError as exc:
             raise self._disk_error(exc, final) from None
         self._part = part
-        self._segment = SegmentInfo(path=str(final), started_at=self._wallclock(),
-                                    first_timestamp=first_ts)
+        self._segment = SegmentInfo(
+            path=str(final), started_at=self._wallclock(), first_timestamp=first_ts
+        )
         self.stats.segments += 1
         logger.info("recording to %s", final)
         return self._segment
@@ -571,19 +585,22 @@ async def record_room_video(
     path: str | Path,
     *,
     quality: str = "hd",
+    fallback: bool = True,
     **options: Any,
 ) -> RecordingStats:
     """Record a room's video: pick the FLV URL of ``quality``, refresh it from room info.
 
     This is what ``client.record_video()`` does; ``options`` go to
     :class:`VideoRecorder` (``duration``, ``stop``, ``headers``, ``on_progress``...).
-    A fresh URL keeps the quality first chosen (with :func:`pick_stream`'s fallback).
+    A fresh URL keeps the quality first chosen (with :func:`pick_stream`'s fallback);
+    ``fallback=False`` makes a quality the room does not offer an error.
 
     Raises:
         AgeRestrictedError, StreamUnavailableError, StreamQualityError: before
             recording starts; then what :meth:`VideoRecorder.run` raises.
     """
-    chosen = pick_stream(parse_stream_urls(await fetch_room_info()), quality, "flv")
+    urls = parse_stream_urls(await fetch_room_info())
+    chosen = pick_stream(urls, quality, "flv", fallback=fallback)
 
     async def refresh() -> str:
         urls = parse_stream_urls(await fetch_room_info())
@@ -625,8 +642,24 @@ async def remux_to_mp4(
             lines.append(f"file '{quoted}'")
         listing.write_text("\n".join(lines) + "\n")
         source = ["-f", "concat", "-safe", "0", "-i", str(listing)]
-    cmd = [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *source,
-           "-map", "0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(part)]
+    cmd = [
+        exe,
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostdin",
+        "-y",
+        *source,
+        "-map",
+        "0",
+        "-c",
+        "copy",
+        "-movflags",
+        "+faststart",
+        "-f",
+        "mp4",
+        str(part),
+    ]
     try:
         proc = await asyncio.create_subprocess_exec(
             *cmd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
@@ -656,8 +689,10 @@ def progress_line(stats: RecordingStats) -> str:
     """One status line for a terminal: elapsed, size, bitrate, segments, gaps."""
     minutes, seconds = divmod(int(stats.elapsed), 60)
     hours, minutes = divmod(minutes, 60)
-    line = (f"{hours:02d}:{minutes:02d}:{seconds:02d}  {stats.bytes / 2**20:8.1f} MiB  "
-            f"{stats.bitrate / 1e6:6.2f} Mbit/s  segments {stats.segments}")
+    line = (
+        f"{hours:02d}:{minutes:02d}:{seconds:02d}  {stats.bytes / 2**20:8.1f} MiB  "
+        f"{stats.bitrate / 1e6:6.2f} Mbit/s  segments {stats.segments}"
+    )
     if stats.gaps:
         line += f"  gaps {stats.gaps} ({stats.gap_ms / 1000:.1f} s lost)"
     return line
@@ -672,9 +707,10 @@ def _safe(url: str) -> str:
 def _status_message(status: int, url: str) -> str:
     where = _safe(url)
     if status == 403:
-        return (f"The stream URL {where} answered 403 Forbidden: it expired or needs a "
-                "logged-in session; fetch fresh stream URLs and try again")
+        return (
+            f"The stream URL {where} answered 403 Forbidden: it expired or needs a "
+            "logged-in session; fetch fresh stream URLs and try again"
+        )
     if status in (404, 410):
-        return (f"The stream URL {where} answered {status}: the stream ended or the URL "
-                "expired")
+        return f"The stream URL {where} answered {status}: the stream ended or the URL expired"
     return f"The stream URL {where} answered HTTP {status}"

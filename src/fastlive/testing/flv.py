@@ -80,7 +80,7 @@ class _Bits:
         while len(self.bits) % 8:
             self.bits.append(0)
         return bytes(
-            int("".join(map(str, self.bits[i:i + 8])), 2) for i in range(0, len(self.bits), 8)
+            int("".join(map(str, self.bits[i : i + 8])), 2) for i in range(0, len(self.bits), 8)
         )
 
 
@@ -213,15 +213,20 @@ class GeneratedFLV:
         meta: dict[str, float | str] = {"duration": 0, "encoder": "fastlive.testing"}
         tags = []
         if self.video:
-            meta.update(width=self.width, height=self.height, framerate=self.fps,
-                        videocodecid=7)
+            meta.update(width=self.width, height=self.height, framerate=self.fps, videocodecid=7)
         if self.audio:
             meta.update(audiocodecid=10, audiosamplerate=44100, stereo=1.0)
         tags.append(encode_tag(SCRIPT, 0, _on_metadata(meta)))
         if self.video:
             sps, pps = _sps(self.width, self.height), _pps()
-            record = bytes([1, sps[1], sps[2], sps[3], 0xFF, 0xE1]) + struct.pack(">H", len(sps)) \
-                + sps + b"\x01" + struct.pack(">H", len(pps)) + pps
+            record = (
+                bytes([1, sps[1], sps[2], sps[3], 0xFF, 0xE1])
+                + struct.pack(">H", len(sps))
+                + sps
+                + b"\x01"
+                + struct.pack(">H", len(pps))
+                + pps
+            )
             tags.append(encode_tag(VIDEO, self.start_ms, b"\x17\x00\x00\x00\x00" + record))
         if self.audio:
             tags.append(encode_tag(AUDIO, self.start_ms, b"\xaf\x00\x12\x10"))  # AAC-LC 44.1k st
@@ -246,8 +251,12 @@ class GeneratedFLV:
             key = frame % self.keyframe_every == 0
             size = self.video_size * (4 if key else 1)
             nal = size - 9  # NAL bytes after the 4-byte length
-            head = bytes([0x17 if key else 0x27, 1, 0, 0, 0]) + nal.to_bytes(4, "big") \
-                + (b"\x65" if key else b"\x41") + _slice_header(key, frame % self.keyframe_every)
+            head = (
+                bytes([0x17 if key else 0x27, 1, 0, 0, 0])
+                + nal.to_bytes(4, "big")
+                + (b"\x65" if key else b"\x41")
+                + _slice_header(key, frame % self.keyframe_every)
+            )
             body = head + index + self._filler[: size - _VIDEO_PREFIX - 8]
         else:
             body = b"\xaf\x01" + index + self._filler[: self.audio_size - _AUDIO_PREFIX - 8]
@@ -272,7 +281,7 @@ def media_index(tag: FLVTag) -> int | None:
     if tag.is_config or tag.kind == SCRIPT:
         return None
     offset = 11 + (_VIDEO_PREFIX if tag.kind == VIDEO else _AUDIO_PREFIX)
-    return int.from_bytes(tag.raw[offset:offset + 8], "big")
+    return int.from_bytes(tag.raw[offset : offset + 8], "big")
 
 
 # -- the server -----------------------------------------------------------------------------
@@ -463,7 +472,8 @@ class FLVServer:
             body = f"{status}\n".encode()
             writer.write(
                 f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n"
-                "Connection: close\r\n\r\n".encode() + body
+                "Connection: close\r\n\r\n".encode()
+                + body
             )
             await writer.drain()
             return
@@ -571,14 +581,19 @@ def _whole_tags(pending: Sequence[bytes], cut: int, media_count: int) -> int:
 # -- room info ----------------------------------------------------------------------------
 
 _LEGACY_KEYS = {"origin": "ORIGION", "uhd": "FULL_HD1", "hd": "HD1", "sd": "SD1", "ld": "SD2"}
-_SIZES = {"origin": (1080, 1920), "uhd": (1080, 1920), "hd": (720, 1280), "sd": (480, 854),
-          "ld": (360, 640)}
-_BITRATES = {"origin": 4_000_000, "uhd": 3_000_000, "hd": 2_000_000, "sd": 1_000_000,
-             "ld": 600_000}
+_SIZES = {
+    "origin": (1080, 1920),
+    "uhd": (1080, 1920),
+    "hd": (720, 1280),
+    "sd": (480, 854),
+    "ld": (360, 640),
+}
+_BITRATES = {"origin": 4_000_000, "uhd": 3_000_000, "hd": 2_000_000, "sd": 1_000_000, "ld": 600_000}
 
 
-def room_stream_url(urls: Mapping[str, str], *, legacy: bool = False,
-                    sdk: bool = True) -> dict[str, Any]:
+def room_stream_url(
+    urls: Mapping[str, str], *, legacy: bool = False, sdk: bool = True
+) -> dict[str, Any]:
     """A room info ``stream_url`` object offering ``urls`` (quality -> FLV URL).
 
     The SDK shape (``live_core_sdk_data.pull_data.stream_data``, a JSON string,
@@ -592,23 +607,45 @@ def room_stream_url(urls: Mapping[str, str], *, legacy: bool = False,
         qualities = []
         for level, (quality, url) in enumerate(urls.items()):
             width, height = _SIZES.get(quality, (0, 0))
-            params = {"VCodec": "h264", "vbitrate": _BITRATES.get(quality, 0),
-                      "resolution": f"{width}x{height}", "gop": 2}
-            data[quality] = {"main": {
-                "flv": url, "hls": url.replace(".flv", ".m3u8"),
-                "cmaf": url.replace(".flv", ".cmaf"), "dash": "", "lls": "", "tsl": "",
-                "tile": "", "sdk_params": json.dumps(params),
-            }}
-            qualities.append({"name": quality.upper(), "sdk_key": quality, "level": level,
-                              "resolution": f"{width}x{height}",
-                              "v_bit_rate": _BITRATES.get(quality, 0)})
-        out["live_core_sdk_data"] = {"pull_data": {
-            "stream_data": json.dumps({"common": {"session_id": "fake"}, "data": data}),
-            "options": {"default_quality": {"sdk_key": next(iter(urls), "")},
-                        "qualities": qualities},
-        }}
+            params = {
+                "VCodec": "h264",
+                "vbitrate": _BITRATES.get(quality, 0),
+                "resolution": f"{width}x{height}",
+                "gop": 2,
+            }
+            data[quality] = {
+                "main": {
+                    "flv": url,
+                    "hls": url.replace(".flv", ".m3u8"),
+                    "cmaf": url.replace(".flv", ".cmaf"),
+                    "dash": "",
+                    "lls": "",
+                    "tsl": "",
+                    "tile": "",
+                    "sdk_params": json.dumps(params),
+                }
+            }
+            qualities.append(
+                {
+                    "name": quality.upper(),
+                    "sdk_key": quality,
+                    "level": level,
+                    "resolution": f"{width}x{height}",
+                    "v_bit_rate": _BITRATES.get(quality, 0),
+                }
+            )
+        out["live_core_sdk_data"] = {
+            "pull_data": {
+                "stream_data": json.dumps({"common": {"session_id": "fake"}, "data": data}),
+                "options": {
+                    "default_quality": {"sdk_key": next(iter(urls), "")},
+                    "qualities": qualities,
+                },
+            }
+        }
     if legacy:
         out["flv_pull_url"] = {_LEGACY_KEYS[q]: u for q, u in urls.items()}
-        out["hls_pull_url_map"] = {_LEGACY_KEYS[q]: u.replace(".flv", ".m3u8")
-                                   for q, u in urls.items()}
+        out["hls_pull_url_map"] = {
+            _LEGACY_KEYS[q]: u.replace(".flv", ".m3u8") for q, u in urls.items()
+        }
     return out

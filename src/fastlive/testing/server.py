@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import html
 import http
 import itertools
@@ -447,7 +448,8 @@ class FakeTikTok:
             empty_ext_every: every Nth frame carries an empty ``internal_ext`` (a
                 direct client must not ack it).
             video: serve the room's live video: a ``GeneratedFLV`` or True (300
-                media tags); its end ends the room, and the room's end ends it.
+                media tags); its end ends the room (offline at once if no socket is
+                open to carry the end), and the room's end ends it.
             video_options: ``FLVServer.add_stream`` faults (``drop_after``...).
             nickname, user_id, title, viewers: what the web API reports.
         """
@@ -458,9 +460,17 @@ class FakeTikTok:
         if room.video:
             source = room.video if isinstance(room.video, GeneratedFLV) else GeneratedFLV()
             name = str(room_id)
-            self.flv.add_stream(name, source, on_end=room.end, **room.video_options)
+            on_end = functools.partial(self._video_ended, room)
+            self.flv.add_stream(name, source, on_end=on_end, **room.video_options)
             room._on_end.append(lambda: self.flv.end(name))
         return room
+
+    def _video_ended(self, room: FakeRoom) -> None:
+        """The room's video ran out: the room ends.  With no open socket to carry the
+        end (and take the room offline after it), it goes offline at once."""
+        room.end()
+        if not any(c.room_id == room.room_id and not c.closed for c in self.ws_connections):
+            room.live = False
 
     def room(self, key: int | str) -> FakeRoom:
         """A room by id or by handle."""
