@@ -254,6 +254,36 @@ def test_replay_of_a_torn_recording_says_so(tmp_path):
     assert "2 events" in out.stderr and "torn record" in out.stderr
 
 
+def test_demo_watches_made_up_rooms_to_their_end():
+    out = run("demo", "--rooms", "2", "--frames", "5", "--interval", "0.02", "--jsonl")
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    by_room = Counter(row["room"] for row in rows)
+    assert set(by_room) == {"@demo.host1", "@demo.host2"}
+    ends = [row for row in rows if row["type"] == "LiveEndEvent"]
+    assert len(ends) == 2  # both rooms ran to their end, then the command exited
+    assert any(row["type"] == "CommentEvent" for row in rows)
+    ids = [row["msg_id"] for row in rows if row.get("msg_id")]
+    assert len(ids) == len(set(ids))  # each message once
+
+
+def test_replay_shows_each_message_once(tmp_path):
+    from fastlive.recording import FETCH, Recorder
+
+    path = tmp_path / "overlap.flrec"
+    frame = made_up_frame()
+    batch = pb.ProtoMessageFetchResult.FromString(
+        gzip.decompress(pb.WebcastPushFrame.FromString(frame).payload)
+    )
+    with Recorder(path) as rec:
+        rec.write(FETCH, batch.SerializeToString())  # the initial batch ...
+        rec.write(FRAME, frame)  # ... and the first frame hold the same two messages
+    out = run("replay", "--jsonl", str(path))
+    assert out.returncode == 0, out.stderr
+    assert [json.loads(line)["msg_id"] for line in out.stdout.splitlines()] == [1, 2]
+    assert "2 repeated messages dropped" in out.stderr
+
+
 # -- recordings: the fetch result, the frames, and a replay that drives a client ---------------
 
 

@@ -521,8 +521,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
     truncated: list[int] = []
     out = sys.stdout
 
+    seen: set[int] = set()
+    duplicates = 0
+
     def emit(batch: Any) -> None:
+        nonlocal duplicates
         for event in batch.events:
+            # As a live session does: the initial batch and the first frames (and a rejoin's
+            # history) overlap, and each message is shown once.
+            if event.msg_id:
+                if event.msg_id in seen:
+                    duplicates += 1
+                    continue
+                seen.add(event.msg_id)
             counts[type(event).__name__] += 1
             if args.jsonl:
                 out.write(encoder.encode(event.to_dict()).decode() + "\n")
@@ -544,7 +555,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     total = sum(counts.values())
     summary = ", ".join(f"{name} {n}" for name, n in counts.most_common())
-    print(f"{total} events in {elapsed:.3f} s: {summary}", file=sys.stderr)
+    dropped = f" ({duplicates} repeated messages dropped)" if duplicates else ""
+    print(f"{total} events in {elapsed:.3f} s{dropped}: {summary}", file=sys.stderr)
     if truncated and truncated[0] < Path(args.file).stat().st_size:
         print(
             f"fastlive: the recording ends in a torn record at byte {truncated[0]} "
@@ -605,6 +617,61 @@ def _fetch_messages(body: bytes) -> list[tuple[str, bytes, int]]:
     except Exception:  # noqa: BLE001  (protobuf's DecodeError: serve without a backlog)
         return []
     return [(m.method, m.payload, m.msg_id) for m in result.messages]
+
+
+# -- demo ------------------------------------------------------------------------------
+
+DEMO_ROOM_BASE = 7_490_000_000_000_000_001
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    """``watch`` over made-up rooms of a loopback ``FakeTikTok``: the whole stack, offline."""
+    from fastlive.testing import FakeTikTok, random_traffic
+
+    async with FakeTikTok() as fake:
+        handles = []
+        for i in range(args.rooms):
+            room_id = DEMO_ROOM_BASE + i
+            handle = f"demo.host{i + 1}"
+            frames = list(random_traffic(seed=i + 1, n_frames=args.frames, room_id=room_id))
+            # rooms end at different times: each sends its frames at its own pace
+            fake.add_room(
+                handle,
+                room_id=room_id,
+                frames=frames,
+                interval=args.interval * (1 + i / 2),
+                ends=True,
+            )
+            handles.append(f"@{handle}")
+        argv = [
+            "watch",
+            *handles,
+            "--once",
+            "--web-url",
+            fake.web_url,
+            "--webcast-url",
+            fake.webcast_url,
+            "--sign-api-url",
+            fake.sign_api_url,
+            "--ws-url",
+            fake.ws_url,
+            "--connect",
+            args.connect,
+        ]
+        if args.jsonl:
+            argv.append("--jsonl")
+        if args.no_color:
+            argv.append("--no-color")
+        print(
+            f"fastlive demo: {args.rooms} made-up rooms on a local fake TikTok at "
+            f"{fake.web_url} ({args.connect} connections)",
+            file=sys.stderr,
+        )
+        return await _watch(build_parser().parse_args(argv))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    return _run(_demo(args))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -735,6 +802,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jsonl", action="store_true", help="one JSON object per event")
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary")
     p.set_defaults(func=cmd_decode)
+
+    p = sub.add_parser("demo", help="watch made-up rooms of a local fake TikTok (no network)")
+    p.add_argument("--rooms", type=int, default=3, help="how many rooms (3)")
+    p.add_argument("--frames", type=int, default=20, help="frames per room (20)")
+    p.add_argument("--interval", type=float, default=0.1, help="seconds between frames (0.1)")
+    p.add_argument("--connect", choices=CONNECT_MODES, default="auto", help="connection mode")
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per event")
+    p.add_argument("--no-color", action="store_true", help="no colours (also NO_COLOR)")
+    p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("bench", help="run the decode benchmark (benchmarks/bench_decode.py)")
     p.add_argument("bench_args", nargs=argparse.REMAINDER, help="its options (--quick, -n...)")
