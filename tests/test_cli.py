@@ -267,6 +267,54 @@ def test_demo_watches_made_up_rooms_to_their_end():
     assert len(ids) == len(set(ids))  # each message once
 
 
+def test_demo_serve_points_other_commands_at_the_fake(tmp_path):
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fastlive", "demo", "--serve", "--rooms", "1", "--duration", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout.readline().startswith("# 1 made-up rooms")
+        export = server.stdout.readline().split()
+        assert export[0] == "export"
+        env = {**os.environ, **dict(item.split("=", 1) for item in export[1:])}
+        info = subprocess.run(
+            [sys.executable, "-m", "fastlive", "info", "@demo.host1"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert info.returncode == 0, info.stderr
+        assert "hd      flv" in info.stdout
+        out = tmp_path / "v.flv"
+        video = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "fastlive",
+                "video",
+                "@demo.host1",
+                "--duration",
+                "1s",
+                "-o",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert video.returncode == 0, video.stderr
+        assert out.read_bytes()[:3] == b"FLV"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def test_replay_shows_each_message_once(tmp_path):
     from fastlive.recording import FETCH, Recorder
 

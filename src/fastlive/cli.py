@@ -581,13 +581,7 @@ async def _serve(args: argparse.Namespace) -> int:
     meta = metas[0] if metas else {}
     handle = meta.get("unique_id") or "replay"
     room_id = int(meta.get("room_id") or 7_400_000_000_000_000_001)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    if args.duration:
-        loop.call_later(args.duration, stop.set)
+    stop = _stop_event(args.duration)
     async with FakeTikTok() as fake:
         fake.add_room(
             handle,
@@ -597,14 +591,30 @@ async def _serve(args: argparse.Namespace) -> int:
             replay=True,
             interval=args.interval,
         )
-        print(f"serving {len(frames)} frames of {args.file} as @{handle} (room {room_id})")
-        print(
-            f"FASTLIVE_WEB_URL={fake.web_url} FASTLIVE_WEBCAST_URL={fake.webcast_url} "
-            f"SIGN_API_URL={fake.sign_api_url} FASTLIVE_CONNECT=signed",
-            flush=True,
-        )
+        print(f"# serving {len(frames)} frames of {args.file} as @{handle} (room {room_id})")
+        print(_fake_env(fake), flush=True)
         await stop.wait()
     return 0
+
+
+def _fake_env(fake: Any) -> str:
+    """A shell line that points fastlive at a fake TikTok."""
+    return (
+        f"export FASTLIVE_WEB_URL={fake.web_url} FASTLIVE_WEBCAST_URL={fake.webcast_url} "
+        f"SIGN_API_URL={fake.sign_api_url} FASTLIVE_WS_URL={fake.ws_url}"
+    )
+
+
+def _stop_event(duration: float | None) -> asyncio.Event:
+    """Set on Ctrl-C, SIGTERM, or after ``duration`` seconds."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    if duration:
+        loop.call_later(duration, stop.set)
+    return stop
 
 
 def _fetch_messages(body: bytes) -> list[tuple[str, bytes, int]]:
@@ -627,6 +637,7 @@ DEMO_ROOM_BASE = 7_490_000_000_000_000_001
 async def _demo(args: argparse.Namespace) -> int:
     """``watch`` over made-up rooms of a loopback ``FakeTikTok``: the whole stack, offline."""
     from fastlive.testing import FakeTikTok, random_traffic
+    from fastlive.testing.flv import GeneratedFLV
 
     async with FakeTikTok() as fake:
         handles = []
@@ -640,9 +651,17 @@ async def _demo(args: argparse.Namespace) -> int:
                 room_id=room_id,
                 frames=frames,
                 interval=args.interval * (1 + i / 2),
-                ends=True,
+                ends=not args.serve,
+                # served rooms stream an endless video in real time: 25 fps, 3 tags a frame
+                video=GeneratedFLV(media_tags=None) if args.serve else None,
+                video_options={"rate": 75} if args.serve else None,
             )
             handles.append(f"@{handle}")
+        if args.serve:
+            print(f"# {len(handles)} made-up rooms with video: {' '.join(handles)}", flush=True)
+            print(_fake_env(fake), flush=True)
+            await _stop_event(args.duration).wait()
+            return 0
         argv = [
             "watch",
             *handles,
@@ -810,6 +829,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--connect", choices=CONNECT_MODES, default="auto", help="connection mode")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per event")
     p.add_argument("--no-color", action="store_true", help="no colours (also NO_COLOR)")
+    p.add_argument(
+        "--serve",
+        action="store_true",
+        help="keep the fake running (rooms with video) and print the environment that points "
+        "other fastlive commands at it",
+    )
+    p.add_argument("--duration", type=parse_duration, help="--serve: stop after this long")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("bench", help="run the decode benchmark (benchmarks/bench_decode.py)")
