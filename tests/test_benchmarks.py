@@ -90,3 +90,12 @@ def test_quick_run_reports_every_contender(tmp_path: Path) -> None:
     assert results["zlib"]["messages"] == full
     assert 0 < results["TikTokLive"]["messages"] <= full
     assert {g["goal"] for g in report["goals"]} == {g[3] for g in bench_decode.GOALS}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_video_benchmark_smoke(capsys):
+    import bench_video
+
+    assert bench_video.main(["--quick"]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert len(rows) == 2 and all("MiB" in row for row in rows)
