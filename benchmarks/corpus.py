@@ -1,8 +1,8 @@
 """A deterministic corpus of gzip ``WebcastPushFrame`` messages for the decode benchmark.
 
 Frames hold 1 to 30 messages each (uniform): about half chat, a fifth likes, then joins, gifts,
-follows/shares and viewer counts (``MIX``). Messages come from the builders of
-``fastlive.testing`` with made-up users, as heavy on the wire as the 2023 captures
+follows/shares and viewer counts (``MIX``). Messages come from ``fastlive.testing.random_traffic``
+with the corpus's own made-up users, as heavy on the wire as the 2023 captures
 (``../shared/captures/README.md``; ``CAPTURE_P50``). The same seed gives the same bytes.
 """
 
@@ -11,38 +11,20 @@ from __future__ import annotations
 import random
 import statistics
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fastlive.proto import webcast_pb2 as pb
 from fastlive.testing import (
-    DEFAULT_ROOM_ID,
-    DEFAULT_TIME_MS,
+    CHAT_LINES,
     DEFAULT_USER_ID,
-    chat,
+    MIX,
     fetch_result,
-    gift,
-    like,
     make_user,
-    member,
     push_frame,
-    room_user_seq,
-    social_follow,
-    social_share,
+    random_traffic,
 )
 
 __all__ = ["CAPTURE_P50", "MIX", "Corpus", "build_corpus"]
-
-MIX = (
-    ("chat", 50),
-    ("like", 20),
-    ("join", 12),
-    ("gift", 8),
-    ("follow", 5),
-    ("share", 1),
-    ("viewers", 4),
-)
-"""Kinds of message and their weights (percent of messages)."""
 
 CAPTURE_P50 = {
     "WebcastChatMessage": 2_374,
@@ -56,26 +38,7 @@ CAPTURE_P50 = {
 
 _LOG_ID_BASE = 7_460_000_000_000_000_000
 _WORDS = ("sunny", "otter", "brave", "pixel", "maple", "comet", "lucky", "river", "neon", "tiger")
-_LINES = (
-    "hi from the bench room",
-    "love this stream",
-    "what song is this?",
-    "first time here 👋",
-    "gg",
-    "that was close",
-    "hello everyone!",
-    "can you say hi to me?",
-    "lol",
-    "where are you streaming from?",
-)
-_GIFTS = (
-    (5655, "Rose", 1, 1),
-    (5269, "TikTok", 1, 1),
-    (6064, "GG", 1, 1),
-    (5827, "Ice Cream Cone", 1, 1),
-    (6104, "Cap", 99, 1),
-    (5585, "Confetti", 100, 2),
-)
+_LINES = ("hi from the bench room", *CHAT_LINES[1:])  # its own first line: same bytes as ever
 
 
 @dataclass(frozen=True)
@@ -139,7 +102,7 @@ class Corpus:
         }
 
 
-def _users(rng: random.Random, n: int) -> list[tuple[pb.User, pb.User]]:
+def _users(rng: random.Random, n: int = 40) -> list[tuple[pb.User, pb.User]]:
     """``n`` made-up viewers, each as (full user, member-message user without the level badge).
 
     No fans-club data: none of the 711 chat/like/member/gift/social payloads in the captures
@@ -162,50 +125,6 @@ def _users(rng: random.Random, n: int) -> list[tuple[pb.User, pb.User]]:
     return out
 
 
-def _traffic(seed: int, n_frames: int) -> Iterator[list[tuple[str, bytes, int]]]:
-    """Seeded batches of 1 to 30 (method, payload, msg_id) made by the test factory's builders."""
-    rng = random.Random(seed)
-    users = _users(rng, 40)
-    kinds = [kind for kind, _ in MIX]
-    weights = [weight for _, weight in MIX]
-    msg_id = 7_450_000_000_000_000_001 + seed * 10**9
-    now = DEFAULT_TIME_MS
-    likes = 0
-    viewers = 500
-    for _ in range(n_frames):
-        batch: list[tuple[str, bytes, int]] = []
-        for kind in rng.choices(kinds, weights, k=rng.randint(1, 30)):
-            msg_id += rng.randint(1, 1_000)
-            now += rng.randint(1, 200)
-            user, light = rng.choice(users)
-            ids = {"msg_id": msg_id, "room_id": DEFAULT_ROOM_ID, "create_time": now}
-            if kind == "chat":
-                method, payload = "WebcastChatMessage", chat(rng.choice(_LINES), user, **ids)
-            elif kind == "like":
-                count = rng.randint(1, 15)
-                likes += count
-                method, payload = "WebcastLikeMessage", like(count, likes, user, **ids)
-            elif kind == "join":
-                viewers += 1
-                method = "WebcastMemberMessage"
-                payload = member(light, member_count=viewers, **ids)
-            elif kind == "gift":
-                gift_id, name, diamonds, gift_type = rng.choice(_GIFTS)
-                repeat = rng.randint(1, 5) if gift_type == 1 else 1
-                method = "WebcastGiftMessage"
-                payload = gift(gift_id, name, diamonds, gift_type, user, repeat_count=repeat, **ids)
-            elif kind == "follow":
-                method, payload = "WebcastSocialMessage", social_follow(user, **ids)
-            elif kind == "share":
-                method, payload = "WebcastSocialMessage", social_share(user, **ids)
-            else:
-                viewers = max(1, viewers + rng.randint(-20, 20))
-                method = "WebcastRoomUserSeqMessage"
-                payload = room_user_seq(viewers, viewers * 7, **ids)
-            batch.append((method, payload, msg_id))
-        yield batch
-
-
 def build_corpus(n_frames: int = 1_000, seed: int = 2_023) -> Corpus:
     """``n_frames`` gzip push frames (each a ``msg`` batch that asks for an ack), seeded."""
     frames: list[bytes] = []
@@ -213,7 +132,8 @@ def build_corpus(n_frames: int = 1_000, seed: int = 2_023) -> Corpus:
     msg_ids: list[tuple[int, ...]] = []
     sizes: dict[str, list[int]] = {}
     inflated: list[int] = []
-    for i, batch in enumerate(_traffic(seed, n_frames)):
+    traffic = random_traffic(seed, n_frames, make_users=_users, chat_lines=_LINES)
+    for i, batch in enumerate(traffic):
         # Re-serialised deterministically: upb writes map entries (route_params) in an order
         # that changes from one process to the next, and the same seed must give the same bytes.
         body = pb.ProtoMessageFetchResult.FromString(fetch_result(batch)).SerializeToString(

@@ -1,10 +1,18 @@
-"""Shared fixtures: where the real captures live (outside the repo, never copied into it)."""
+"""Shared fixtures: where the real captures live (outside the repo, never copied into it), and a
+FakeTikTok on its own thread for clients that block in ``run()``."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from fastlive.testing import FakeTikTok
 
 CAPTURES = Path(__file__).resolve().parents[1].parent / "shared" / "captures"
 """``../shared/captures`` beside the project root (see its README for what it holds)."""
@@ -18,3 +26,35 @@ def captures_dir() -> Path:
     if not CAPTURES.is_dir():
         pytest.skip(f"real captures not found at {CAPTURES} (they live in ../shared/captures)")
     return CAPTURES
+
+
+@contextlib.contextmanager
+def _fake_in_thread(**rooms: dict[str, Any]) -> Iterator[FakeTikTok]:
+    ready, stop = threading.Event(), threading.Event()
+    holder: dict = {}
+
+    async def serve() -> None:
+        async with FakeTikTok() as fake:
+            for unique_id, options in rooms.items():
+                fake.add_room(unique_id, **options)
+            holder["fake"] = fake
+            ready.set()
+            while not stop.is_set():
+                await asyncio.sleep(0.01)
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),))
+    thread.start()
+    try:
+        assert ready.wait(5), "the fake did not start"
+        yield holder["fake"]
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+@pytest.fixture
+def fake_in_thread() -> Callable[..., contextlib.AbstractContextManager[FakeTikTok]]:
+    """``with fake_in_thread(alice={"room_id": ..., ...}) as fake:`` a FakeTikTok with these
+    rooms (``add_room`` options by handle) on its own loop and thread, so the test may block in
+    ``client.run()``."""
+    return _fake_in_thread

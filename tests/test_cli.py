@@ -376,7 +376,9 @@ async def test_watch_record_replays_as_a_room_to_the_same_events(tmp_path):
     try:
         await asyncio.wait_for(proc.stdout.readline(), 10)  # serving N frames of ...
         line = await asyncio.wait_for(proc.stdout.readline(), 10)
-        env = dict(item.split("=", 1) for item in line.decode().split())
+        export, *pairs = line.decode().split()
+        assert export == "export"
+        env = dict(item.split("=", 1) for item in pairs)
         settings = Settings(
             web_url=env["FASTLIVE_WEB_URL"],
             webcast_url=env["FASTLIVE_WEBCAST_URL"],

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import pytest
 
@@ -243,7 +243,9 @@ def test_full_stream_on_uvloop():
     check_full_stream(result)
 
 
-def test_run_blocks_until_the_end_on_uvloop():
+def test_run_blocks_until_the_end_on_uvloop(
+    fake_in_thread: Callable[..., AbstractContextManager[FakeTikTok]],
+):
     pytest.importorskip("uvloop")
     got: list = []
     with fake_in_thread(alice={"room_id": ROOM, "frames": comments(1, 3), "ends": True}) as fake:
@@ -253,31 +255,6 @@ def test_run_blocks_until_the_end_on_uvloop():
         client.run()
     assert got[0].startswith("uvloop")
     assert got[1:] == ["c1", "c2", "c3"]
-
-
-@contextlib.contextmanager
-def fake_in_thread(**rooms) -> Iterator[FakeTikTok]:
-    """A FakeTikTok on its own loop and thread, for a client that blocks in ``run()``."""
-    ready, stop = threading.Event(), threading.Event()
-    holder: dict = {}
-
-    async def serve() -> None:
-        async with FakeTikTok() as fake:
-            for unique_id, options in rooms.items():
-                fake.add_room(unique_id, **options)
-            holder["fake"] = fake
-            ready.set()
-            while not stop.is_set():
-                await asyncio.sleep(0.01)
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),))
-    thread.start()
-    try:
-        assert ready.wait(5), "the fake did not start"
-        yield holder["fake"]
-    finally:
-        stop.set()
-        thread.join(5)
 
 
 # -- reconnection ------------------------------------------------------------------------------

@@ -8,12 +8,10 @@ the same environment variables a user would set (``SIGN_API_URL``...).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import runpy
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -118,32 +116,6 @@ def to_fastlive(script: str) -> str:
     )
 
 
-@contextlib.contextmanager
-def fake_in_thread(**room) -> Iterator[FakeTikTok]:
-    """A FakeTikTok on its own loop and thread, so a script may block in ``client.run()``."""
-    ready = threading.Event()
-    stop = threading.Event()
-    holder: dict = {}
-
-    async def serve() -> None:
-        async with FakeTikTok() as fake:
-            for unique_id, options in room.items():
-                fake.add_room(unique_id, **options)
-            holder["fake"] = fake
-            ready.set()
-            while not stop.is_set():
-                await asyncio.sleep(0.01)
-
-    thread = threading.Thread(target=asyncio.run, args=(serve(),))
-    thread.start()
-    try:
-        assert ready.wait(5), "the fake did not start"
-        yield holder["fake"]
-    finally:
-        stop.set()
-        thread.join(5)
-
-
 def point_at(fake: FakeTikTok, monkeypatch: pytest.MonkeyPatch) -> None:
     """The environment a user sets to use another TikTok / sign server."""
     monkeypatch.setenv("FASTLIVE_WEB_URL", fake.web_url)
@@ -189,7 +161,10 @@ def run_script(source: str, tmp_path: Path) -> None:
 
 
 def test_a_tiktoklive_script_runs_with_only_its_imports_changed(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    fake_in_thread: Callable[..., AbstractContextManager[FakeTikTok]],
 ):
     with fake_in_thread(alice={"room_id": ROOM, "frames": traffic(), "ends": True}) as fake:
         point_at(fake, monkeypatch)
@@ -216,7 +191,10 @@ def test_a_tiktoklive_script_runs_with_only_its_imports_changed(
 
 
 def test_an_async_tiktoklive_script_and_its_errors(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    fake_in_thread: Callable[..., AbstractContextManager[FakeTikTok]],
 ):
     with fake_in_thread(bob={"room_id": ROOM, "live": False}) as fake:
         point_at(fake, monkeypatch)

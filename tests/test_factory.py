@@ -378,3 +378,19 @@ def test_random_traffic_is_deterministic_and_mixed() -> None:
     } <= set(counts)
     assert msg_ids == sorted(set(msg_ids))
     assert list(f.random_traffic(8, 3)) != first[:3]
+
+
+def test_random_traffic_takes_its_users_and_lines() -> None:
+    viewer = f.make_user(1, "Viewer", "viewer")
+    joiner = f.make_user(2, "Joiner", "joiner")
+    traffic = f.random_traffic(5, 20, make_users=lambda rng: [(viewer, joiner)], chat_lines=["x"])
+    users = {}
+    for batch in traffic:
+        for method, payload, _ in batch:
+            msg = parse(method, payload)
+            if method != "WebcastRoomUserSeqMessage":
+                users.setdefault(method, set()).add(msg.user.id)
+            if method == "WebcastChatMessage":
+                assert msg.content == "x"
+    assert users.pop("WebcastMemberMessage") == {2}
+    assert set().union(*users.values()) == {1}

@@ -592,16 +592,18 @@ async def _serve(args: argparse.Namespace) -> int:
             interval=args.interval,
         )
         print(f"# serving {len(frames)} frames of {args.file} as @{handle} (room {room_id})")
-        print(_fake_env(fake), flush=True)
+        # the recorded backlog (the sign server's first batch) only exists on signed connections
+        print(_fake_env(fake, "signed" if initial else None), flush=True)
         await stop.wait()
     return 0
 
 
-def _fake_env(fake: Any) -> str:
-    """A shell line that points fastlive at a fake TikTok."""
+def _fake_env(fake: Any, connect: str | None = None) -> str:
+    """A shell line that points fastlive at a fake TikTok (and pins the mode if given)."""
+    mode = f" FASTLIVE_CONNECT={connect}" if connect else ""
     return (
         f"export FASTLIVE_WEB_URL={fake.web_url} FASTLIVE_WEBCAST_URL={fake.webcast_url} "
-        f"SIGN_API_URL={fake.sign_api_url} FASTLIVE_WS_URL={fake.ws_url}"
+        f"SIGN_API_URL={fake.sign_api_url} FASTLIVE_WS_URL={fake.ws_url}{mode}"
     )
 
 

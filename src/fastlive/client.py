@@ -68,6 +68,7 @@ from fastlive._config import (
     Settings,
     resolve_ws_url,
 )
+from fastlive._listeners import Listeners
 from fastlive.direct import (
     build_direct_ws_url,
     direct_handshake_headers,
@@ -360,8 +361,7 @@ class TikTokLiveClient:
             self._web.set_session(session_id, tt_target_idc)
         self._signer = SignClient(settings, self._http)
 
-        self._handlers: dict[type, list[Handler]] = {}
-        self._routes: dict[type, tuple[Handler, ...]] = {}
+        self._handlers: Listeners[Handler] = Listeners()
         self._streams: weakref.WeakSet[EventStream] = weakref.WeakSet()
         self._handler_tasks: set[asyncio.Task[Any]] = set()
 
@@ -536,39 +536,23 @@ class TikTokLiveClient:
 
     def add_listener(self, event: type, f: Handler) -> Handler:
         """Call ``f(event)`` for every event of type ``event`` or a subclass; sync or async."""
-        if not isinstance(event, type):
-            raise TypeError(f"listen to an event class, not {event!r}")
-        if not callable(f):
-            raise TypeError(f"{f!r} is not callable")
-        self._handlers.setdefault(event, []).append(f)
-        self._routes.clear()
-        return f
+        return self._handlers.add(event, f)
 
     def remove_listener(self, event: type, f: Handler) -> None:
         """Remove one registration of ``f`` for ``event`` (``ValueError`` if absent)."""
-        handlers = self._handlers.get(event)
-        if not handlers or f not in handlers:
-            raise ValueError(f"{f!r} is not listening to {event.__name__}")
-        handlers.remove(f)
-        if not handlers:
-            del self._handlers[event]
-        self._routes.clear()
+        self._handlers.remove(event, f)
 
     def remove_all_listeners(self, event: type | None = None) -> None:
         """Remove every handler of ``event``, or of all events."""
-        if event is None:
-            self._handlers.clear()
-        else:
-            self._handlers.pop(event, None)
-        self._routes.clear()
+        self._handlers.clear(event)
 
     def has_listener(self, event: type) -> bool:
         """True when a handler is registered for exactly this event class."""
-        return bool(self._handlers.get(event))
+        return self._handlers.has(event)
 
     def listeners(self, event: type) -> list[Handler]:
         """The handlers registered for exactly this event class."""
-        return list(self._handlers.get(event, ()))
+        return self._handlers.get(event)
 
     def events(self, *, max_queue: int | None = None, **start_kwargs: Any) -> EventStream:
         """Iterate over every event until the client disconnects.
@@ -1328,21 +1312,9 @@ class TikTokLiveClient:
 
     # -- dispatch ------------------------------------------------------------
 
-    def _route(self, cls: type) -> tuple[Handler, ...]:
-        handlers: list[Handler] = []
-        for base in cls.__mro__:
-            handlers.extend(self._handlers.get(base, ()))
-        route = tuple(handlers)
-        self._routes[cls] = route
-        return route
-
     async def _emit(self, event: Any) -> None:
         """Hand one event to its handlers (by MRO) and to every ``events()`` iterator."""
-        cls = type(event)
-        route = self._routes.get(cls)
-        if route is None:
-            route = self._route(cls)
-        for handler in route:
+        for handler in self._handlers.route(type(event)):
             try:
                 result = handler(event)
             except Exception as exc:  # noqa: BLE001  (user code: any error is reported)

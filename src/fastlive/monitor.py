@@ -70,6 +70,7 @@ from fastlive._config import (
     DEFAULT_WEB_CONCURRENCY,
     Settings,
 )
+from fastlive._listeners import Listeners
 from fastlive.client import TikTokLiveClient
 from fastlive.events import (
     BaseEvent,
@@ -126,43 +127,6 @@ class _Removed(Exception):
     """Internal: the room was removed or the Monitor closed."""
 
 
-def _routes(table: dict[type, list[Callback]], cls: type) -> tuple[Callback, ...]:
-    out: list[Callback] = []
-    for base in cls.__mro__:
-        out.extend(table.get(base, ()))
-    return tuple(out)
-
-
-class _Listeners:
-    """Callbacks by event class, looked up by the event's MRO (cached)."""
-
-    def __init__(self) -> None:
-        self._table: dict[type, list[Callback]] = {}
-        self._cache: dict[type, tuple[Callback, ...]] = {}
-
-    def add(self, event: type, f: Callback) -> Callback:
-        if not isinstance(event, type):
-            raise TypeError(f"listen to an event class, not {event!r}")
-        if not callable(f):
-            raise TypeError(f"{f!r} is not callable")
-        self._table.setdefault(event, []).append(f)
-        self._cache.clear()
-        return f
-
-    def remove(self, event: type, f: Callback) -> None:
-        handlers = self._table.get(event)
-        if not handlers or f not in handlers:
-            raise ValueError(f"{f!r} is not listening to {event.__name__}")
-        handlers.remove(f)
-        self._cache.clear()
-
-    def get(self, cls: type) -> tuple[Callback, ...]:
-        route = self._cache.get(cls)
-        if route is None:
-            route = self._cache[cls] = _routes(self._table, cls)
-        return route
-
-
 class MonitoredRoom:
     """One room of a :class:`Monitor`: its state, counters, callbacks and current client.
 
@@ -188,7 +152,7 @@ class MonitoredRoom:
         self._monitor = monitor
         self._stats = RoomStats()
         self._client_stats: RoomStats | None = None
-        self._listeners = _Listeners()
+        self._listeners: Listeners[Callback] = Listeners()
         self._live = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._streaks: StreakTracker | None = None
@@ -378,7 +342,7 @@ class Monitor:
         self._web = TikTokWeb(self.settings, http=self._http)
         self._web_slots = asyncio.Semaphore(DEFAULT_WEB_CONCURRENCY)
         self._rooms: dict[str, MonitoredRoom] = {}
-        self._listeners = _Listeners()
+        self._listeners: Listeners[Callback] = Listeners()
         self._state_listeners: list[StateListener] = []
         self._streams: set[MonitorStream] = set()
         self._retired = RoomStats()
@@ -854,7 +818,7 @@ class Monitor:
         """One event to the room's callbacks, the Monitor's, and every ``events()`` stream."""
         cls = type(event)
         for table in (room._listeners, self._listeners):
-            for callback in table.get(cls):
+            for callback in table.route(cls):
                 try:
                     result = callback(room, event)
                     if inspect.isawaitable(result):

@@ -6,9 +6,12 @@ See :mod:`fastlive.testing.server` for an example.
 """
 
 from fastlive.testing.factory import (
+    CHAT_LINES,
     DEFAULT_ROOM_ID,
     DEFAULT_TIME_MS,
     DEFAULT_USER_ID,
+    GIFTS,
+    MIX,
     barrage,
     caption,
     chat,
@@ -48,9 +51,12 @@ from fastlive.testing.server import (
 )
 
 __all__ = [
+    "CHAT_LINES",
     "DEFAULT_ROOM_ID",
     "DEFAULT_TIME_MS",
     "DEFAULT_USER_ID",
+    "GIFTS",
+    "MIX",
     "ClientFrame",
     "FakeRoom",
     "FakeTikTok",

@@ -13,14 +13,17 @@ from __future__ import annotations
 import gzip as _gzip
 import hashlib
 import random
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from fastlive.proto import webcast_pb2 as pb
 
 __all__ = [
+    "CHAT_LINES",
     "DEFAULT_ROOM_ID",
     "DEFAULT_TIME_MS",
     "DEFAULT_USER_ID",
+    "GIFTS",
+    "MIX",
     "barrage",
     "caption",
     "chat",
@@ -1106,7 +1109,7 @@ def push_frame(
     return frame.SerializeToString()
 
 
-_CHAT_LINES = (
+CHAT_LINES = (
     "hi from the test room",
     "love this stream",
     "what song is this?",
@@ -1118,7 +1121,8 @@ _CHAT_LINES = (
     "lol",
     "where are you streaming from?",
 )
-_GIFTS = (
+"""What the viewers of ``random_traffic`` say (its default ``chat_lines``)."""
+GIFTS = (
     (5655, "Rose", 1, 1),
     (5269, "TikTok", 1, 1),
     (6064, "GG", 1, 1),
@@ -1126,7 +1130,8 @@ _GIFTS = (
     (6104, "Cap", 99, 1),
     (5585, "Confetti", 100, 2),
 )
-_MIX = (
+"""The gifts of ``random_traffic``: (gift id, name, diamonds, gift type); type 1 comes in streaks."""
+MIX = (
     ("chat", 50),
     ("like", 20),
     ("member", 12),
@@ -1135,6 +1140,7 @@ _MIX = (
     ("share", 1),
     ("room_user_seq", 4),
 )
+"""Kinds of message in ``random_traffic`` and their weights (percent of messages)."""
 
 
 def _user_pool(rng: random.Random, n: int) -> list[pb.User]:
@@ -1160,13 +1166,25 @@ def random_traffic(
     seed: int = 0,
     n_frames: int = 100,
     room_id: int = DEFAULT_ROOM_ID,
+    *,
+    make_users: Callable[[random.Random], Sequence[tuple[pb.User, pb.User]]] | None = None,
+    chat_lines: Sequence[str] = CHAT_LINES,
 ) -> Iterator[list[tuple[str, bytes, int]]]:
     """``n_frames`` deterministic batches of 1-30 (method, payload, msg_id): about half chat,
-    a fifth likes, then joins, gifts, follows/shares and viewer counts."""
+    a fifth likes, then joins, gifts, follows/shares and viewer counts (``MIX``).
+
+    Args:
+        seed: The same seed gives the same batches.
+        n_frames: How many batches.
+        room_id: The room of every message.
+        make_users: Called once with the seeded ``random.Random``; returns the viewers, each
+            as (user, user of its member messages). Default: 40 made-up users, the same in both.
+        chat_lines: What the viewers say.
+    """
     rng = random.Random(seed)
-    users = _user_pool(rng, 40)
-    kinds = [kind for kind, _ in _MIX]
-    weights = [weight for _, weight in _MIX]
+    pool = make_users(rng) if make_users else [(u, u) for u in _user_pool(rng, 40)]
+    kinds = [kind for kind, _ in MIX]
+    weights = [weight for _, weight in MIX]
     msg_id = DEFAULT_MSG_ID + seed * 10**9
     now = DEFAULT_TIME_MS
     total_likes = 0
@@ -1176,19 +1194,20 @@ def random_traffic(
         for kind in rng.choices(kinds, weights, k=rng.randint(1, 30)):
             msg_id += rng.randint(1, 1_000)
             now += rng.randint(1, 200)
-            user = rng.choice(users)
+            user, member_user = rng.choice(pool)
             ids = {"msg_id": msg_id, "room_id": room_id, "create_time": now}
             if kind == "chat":
-                method, payload = "WebcastChatMessage", chat(rng.choice(_CHAT_LINES), user, **ids)
+                method, payload = "WebcastChatMessage", chat(rng.choice(chat_lines), user, **ids)
             elif kind == "like":
                 count = rng.randint(1, 15)
                 total_likes += count
                 method, payload = "WebcastLikeMessage", like(count, total_likes, user, **ids)
             elif kind == "member":
                 viewers += 1
-                method, payload = "WebcastMemberMessage", member(user, member_count=viewers, **ids)
+                method = "WebcastMemberMessage"
+                payload = member(member_user, member_count=viewers, **ids)
             elif kind == "gift":
-                gift_id, name, diamonds, gift_type = rng.choice(_GIFTS)
+                gift_id, name, diamonds, gift_type = rng.choice(GIFTS)
                 repeat = rng.randint(1, 5) if gift_type == 1 else 1
                 method = "WebcastGiftMessage"
                 payload = gift(gift_id, name, diamonds, gift_type, user, repeat_count=repeat, **ids)
