@@ -281,6 +281,19 @@ def test_events_encode_to_json_without_raw():
     assert "raw=" not in repr(event)
 
 
+def test_client_events_encode_to_json():
+    error = fastlive.ErrorEvent(
+        error="ValueError('x')", source="handler", exception=ValueError("x")
+    )
+    assert msgspec.json.decode(msgspec.json.encode(error.to_dict())) == {
+        "type": "ErrorEvent",
+        "error": "ValueError('x')",
+        "source": "handler",
+    }
+    connect = fastlive.ConnectEvent(unique_id="someone", room_id=ROOM)
+    assert connect.to_dict() == {"type": "ConnectEvent", "unique_id": "someone", "room_id": ROOM}
+
+
 # --- bad input: one error type, with an offset and a reason
 
 

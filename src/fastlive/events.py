@@ -844,6 +844,10 @@ class ErrorEvent(ClientEvent, frozen=True):
     """Where it happened: ``"handler"``, ``"decode"``, ``"connection"``."""
     exception: Any = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: the exception is represented by ``error`` (its ``repr``)."""
+        return {"type": type(self).__name__, "error": self.error, "source": self.source}
+
 
 class GiftStreakEvent(ClientEvent, frozen=True, gc=False):
     """One whole gift streak, made by ``fastlive.streaks`` from its ``GiftEvent`` messages.
