@@ -857,7 +857,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="fastlive: %(message)s",
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs signed URLs at INFO
+    # httpx logs signed URLs at INFO, httpcore response headers (cookies) at DEBUG
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("websockets").setLevel(logging.WARNING)
     try:
         return args.func(args)
