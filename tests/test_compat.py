@@ -38,6 +38,8 @@ client: TikTokLiveClient = TikTokLiveClient(unique_id="@alice")
 @client.on(ConnectEvent)
 async def on_connect(event: ConnectEvent):
     print(f"Connected to @{event.unique_id} (Room ID: {client.room_id})")
+    info = await client.web.fetch_room_info()
+    print(f"{event.get_type()}: owner @{info['owner']['display_id']}")
 
 
 async def on_comment(event: CommentEvent) -> None:
@@ -176,6 +178,7 @@ def test_a_tiktoklive_script_runs_with_only_its_imports_changed(
     assert sorted(lines[1:-1]) == sorted(
         [
             f"Connected to @alice (Room ID: {ROOM})",
+        "ConnectEvent: owner @alice",
             "carol.sings joined",
             "Carol Singer -> first!",
             'carol.sings sent 5x "Rose"',

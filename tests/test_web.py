@@ -198,6 +198,17 @@ async def test_room_info(fake, web):
     assert fake.requests_to("/webcast/room/info/")[0].query["room_id"] == str(ROOM)
 
 
+async def test_room_info_without_arguments_uses_the_stored_room(fake, web):
+    with pytest.raises(ValueError, match="start the client first"):
+        await web.fetch_room_info()
+    by_handle = await web.fetch_room_info(unique_id="alice")
+    web.room_id = ROOM
+    assert (await web.fetch_room_info()) == by_handle
+    assert by_handle["owner"]["display_id"] == "alice"
+    with pytest.raises(ValueError, match="not both"):
+        await web.fetch_room_info(ROOM, unique_id="alice")
+
+
 async def test_room_info_age_restricted(fake, web):
     fake.add_room("teen", room_id=77, age_restricted=True)
     with pytest.raises(AgeRestrictedError, match="set_session"):

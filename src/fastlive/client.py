@@ -666,6 +666,7 @@ class TikTokLiveClient:
             self._room_id = int(room)
         else:
             self._room_id = int(await self._web.fetch_room_id(self._unique_id))
+        self._web.room_id = self._room_id  # client.web.fetch_room_info() without arguments
         if (
             fetch_live_check
             and not checked

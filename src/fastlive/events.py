@@ -313,6 +313,11 @@ class BaseEvent(msgspec.Struct, frozen=True, gc=False):
 
         return parse(self.method, self.raw)
 
+    @classmethod
+    def get_type(cls) -> str:
+        """The class name (TikTokLive's ``Event.get_type()``)."""
+        return cls.__name__
+
     def __repr__(self) -> str:
         fields = ", ".join(
             f"{name}={getattr(self, name)!r}" for name in self.__struct_fields__ if name != "raw"
@@ -808,6 +813,11 @@ class DecodeErrorEvent(BaseEvent, frozen=True, gc=False):
 
 class ClientEvent(msgspec.Struct, frozen=True):
     """Base of the events the client emits about its own connection."""
+
+    @classmethod
+    def get_type(cls) -> str:
+        """The class name (TikTokLive's ``Event.get_type()``)."""
+        return cls.__name__
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": type(self).__name__, **msgspec.to_builtins(self, str_keys=True)}

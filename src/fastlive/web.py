@@ -213,6 +213,8 @@ class TikTokWeb:
         self._params: dict[str, str] = default_params(ua)
         self._params.update({k: str(v) for k, v in (params or {}).items()})
         self._cookies: dict[str, str] = {**DEFAULT_COOKIES, **(cookies or {})}
+        self.room_id: int | None = None
+        """The room routes use when called without one (the client sets it once resolved)."""
 
     def __repr__(self) -> str:  # cookies may hold a session id: show names only
         return f"TikTokWeb(web_url={self.settings.web_url!r}, cookies={sorted(self._cookies)})"
@@ -330,12 +332,22 @@ class TikTokWeb:
             result.extend(by_id.get(r, False) for r in chunk)
         return result
 
-    async def fetch_room_info(self, room_id: int) -> dict[str, Any]:
+    async def fetch_room_info(
+        self, room_id: int | None = None, unique_id: str | None = None
+    ) -> dict[str, Any]:
         """The ``data`` object of ``/webcast/room/info/`` (title, viewers, owner, stream urls).
+
+        Without arguments, for ``self.room_id`` (the client's room), as TikTokLive does.
 
         Raises:
             AgeRestrictedError: the room needs a logged-in session (``set_session``).
+            ValueError: both or neither of room_id / unique_id, and no room stored.
         """
+        if room_id is not None and unique_id is not None:
+            raise ValueError("pass room_id or unique_id, not both")
+        if unique_id is not None:
+            room_id = await self.fetch_room_id(unique_id)
+        room_id = self._room(room_id)
         url = f"{self.settings.webcast_url}/webcast/room/info/"
         body = await self._get_json(url, {"room_id": str(room_id)})
         data = body.get("data")
@@ -363,9 +375,17 @@ class TikTokWeb:
             )
         return data
 
+    def _room(self, room_id: int | None) -> int:
+        if room_id is not None:
+            return room_id
+        if self.room_id is None:
+            raise ValueError("no room id: pass room_id= or unique_id=, or start the client first")
+        return self.room_id
+
     async def fetch_gift_list(self, room_id: int | None = None) -> list[dict[str, Any]]:
         """The gift catalogue (``data.gifts``: id, name, diamond_count, image...)."""
         url = f"{self.settings.webcast_url}/webcast/gift/list/"
+        room_id = room_id if room_id is not None else self.room_id
         extra = {"room_id": str(room_id)} if room_id is not None else {}
         body = await self._get_json(url, extra)
         gifts = _dig(body, "data", "gifts")
