@@ -178,7 +178,7 @@ def test_a_tiktoklive_script_runs_with_only_its_imports_changed(
     assert sorted(lines[1:-1]) == sorted(
         [
             f"Connected to @alice (Room ID: {ROOM})",
-        "ConnectEvent: owner @alice",
+            "ConnectEvent: owner @alice",
             "carol.sings joined",
             "Carol Singer -> first!",
             'carol.sings sent 5x "Rose"',
