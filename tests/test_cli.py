@@ -315,6 +315,12 @@ def test_demo_serve_points_other_commands_at_the_fake(tmp_path):
         server.wait(10)
 
 
+def test_bench_runs_the_decode_benchmark():
+    out = run("bench", "--quick", "--only", "fastlive")
+    assert out.returncode == 0, out.stderr
+    assert "fastlive decode" in out.stdout and "messages/s" in out.stdout
+
+
 def test_replay_shows_each_message_once(tmp_path):
     from fastlive.recording import FETCH, Recorder
 
