@@ -11,6 +11,7 @@ import asyncio
 from collections import Counter
 
 from fastlive import CommentEvent, Monitor
+from fastlive.cli import _status_line
 from fastlive.limits import SignLimiter
 from fastlive.testing import FakeTikTok, chat, make_user
 
@@ -69,14 +70,16 @@ async def test_fifty_rooms_split_between_direct_and_signed():
                             return
 
             await asyncio.wait_for(consume(), 60)
-            modes = {
-                room.key: room.client.connect_mode
-                for room in monitor.rooms.values()
-                if room.client is not None
-            }
+            modes = {room.key: room.mode for room in monitor.rooms.values()}
+            counts = monitor.modes()
+            table = monitor.stats_table()
+            status = _status_line(monitor, 0.0, len(got))
             switches = sum(room.stats.mode_switches for room in monitor.rooms.values())
     assert set(got) == expected and max(got.values()) == 1  # each message exactly once
     blocked = {f"@host{i}" for i in range(1, rooms, 2)}
     assert {k for k, m in modes.items() if m == "signed"} == blocked
     assert {k for k, m in modes.items() if m == "direct"} == set(modes) - blocked
     assert switches >= len(blocked)
+    assert counts == {"direct": rooms - len(blocked), "signed": len(blocked)}
+    assert f"(direct {rooms - len(blocked)}, signed {len(blocked)})" in status
+    assert sum(" signed " in line for line in table.splitlines()) == len(blocked)

@@ -46,6 +46,7 @@ from fastlive._config import (
 from fastlive._decode import decode, decode_message
 from fastlive.events import BaseEvent, ClientEvent, DecodeErrorEvent, GiftStreakEvent
 from fastlive.exceptions import DecodeError, FastLiveError, UserOfflineError
+from fastlive.stats import RoomState
 
 __all__ = ["main"]
 
@@ -226,7 +227,6 @@ def _enc_hook(obj: Any) -> Any:
 
 async def _watch(args: argparse.Namespace) -> int:
     from fastlive.monitor import Monitor, shard_of
-    from fastlive.stats import RoomState
 
     rooms = [_room_arg(r) for r in args.rooms]
     if args.shard:
@@ -303,12 +303,7 @@ async def _watch(args: argparse.Namespace) -> int:
             now = time.monotonic()
             rate = (counted[0] - last) / max(now - last_t, 1e-9)
             last, last_t = counted[0], now
-            states = monitor.states()
-            line = (
-                f"live {states[RoomState.LIVE]}/{len(monitor.rooms)}  "
-                f"waiting {states[RoomState.WAITING]}  {rate:,.1f} ev/s  "
-                f"events {counted[0]:,}  dropped {monitor.stats.dropped}"
-            )
+            line = _status_line(monitor, rate, counted[0])
             sys.stderr.write("\r\033[K" + line)
             sys.stderr.flush()
 
@@ -366,6 +361,17 @@ def _video_on_state(
             print(f"fastlive: {room.name}: video: {exc}", file=sys.stderr)
 
     videos[room.key] = asyncio.ensure_future(run())
+
+
+def _status_line(monitor: Any, rate: float, events: int) -> str:
+    """The watch command's status line: rooms by state and by connection mode, rates."""
+    states, modes = monitor.states(), monitor.modes()
+    return (
+        f"live {states[RoomState.LIVE]}/{len(monitor.rooms)} "
+        f"(direct {modes['direct']}, signed {modes['signed']})  "
+        f"waiting {states[RoomState.WAITING]}  {rate:,.1f} ev/s  "
+        f"events {events:,}  dropped {monitor.stats.dropped}"
+    )
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

@@ -168,6 +168,11 @@ class MonitoredRoom:
         return f"@{self.unique_id}" if self.unique_id else str(self.room_id)
 
     @property
+    def mode(self) -> str:
+        """How the current connection went: ``"direct"``, ``"signed"``, or ``""`` when none."""
+        return self.client.connect_mode if self.client is not None else ""
+
+    @property
     def stats(self) -> RoomStats:
         """This room's counters over every live session so far (a fresh copy)."""
         out = _copy_stats(self._stats)
@@ -469,28 +474,38 @@ class Monitor:
             out[room.state] += 1
         return out
 
+    def modes(self) -> dict[str, int]:
+        """How many live rooms are connected each way (``direct``, ``signed``)."""
+        out = {"direct": 0, "signed": 0}
+        for room in self._rooms.values():
+            if room.state is RoomState.LIVE and room.mode in out:
+                out[room.mode] += 1
+        return out
+
     def stats_table(self) -> str:
         """A text table: one line per room and a total line."""
         head = (
-            f"{'room':<24} {'state':<11} {'events':>9} {'frames':>8} {'MiB':>8} "
-            f"{'decode s':>8} {'reconn':>6} {'429':>4} {'dropped':>7}  last event"
+            f"{'room':<24} {'state':<11} {'mode':<6} {'events':>9} {'frames':>8} {'MiB':>8} "
+            f"{'decode s':>8} {'reconn':>6} {'429':>4} {'blocked':>7} {'switch':>6} "
+            f"{'dropped':>7}  last event"
         )
         lines = [head]
         now = time.time()
 
-        def line(name: str, state: str, s: RoomStats) -> str:
+        def line(name: str, state: str, mode: str, s: RoomStats) -> str:
             age = "-" if s.last_event_time is None else f"{now - s.last_event_time:.0f} s ago"
             return (
-                f"{name[:24]:<24} {state:<11} {s.events_total:>9} {s.frames:>8} "
+                f"{name[:24]:<24} {state:<11} {mode:<6} {s.events_total:>9} {s.frames:>8} "
                 f"{s.bytes / 2**20:>8.2f} {s.decode_ns / 1e9:>8.3f} {s.reconnects:>6} "
-                f"{s.rate_limited:>4} {s.dropped:>7}  {age}"
+                f"{s.rate_limited:>4} {s.device_blocked:>7} {s.mode_switches:>6} "
+                f"{s.dropped:>7}  {age}"
             )
 
         for room in self._rooms.values():
-            lines.append(line(room.name, room.state.value, room.stats))
+            lines.append(line(room.name, room.state.value, room.mode, room.stats))
         states = self.states()
         summary = f"{states[RoomState.LIVE]}/{len(self._rooms)} live"
-        lines.append(line("total", summary, self.stats))
+        lines.append(line("total", summary, "", self.stats))
         return "\n".join(lines)
 
     # -- lifecycle ---------------------------------------------------------------
