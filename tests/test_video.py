@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import resource
 import shutil
 import signal
 import subprocess
@@ -219,6 +218,7 @@ async def test_cancel_closes_the_file(server, tmp_path):
 @contextlib.contextmanager
 def file_size_limit(limit: int):
     """RLIMIT_FSIZE: writes past ``limit`` fail with EFBIG, as on a full disk."""
+    resource = pytest.importorskip("resource", reason="RLIMIT_FSIZE is POSIX only")
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     old = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
