@@ -94,3 +94,37 @@ async def test_monitor_example_runs(monkeypatch, tmp_path):
     assert any(s.startswith("@alice Carol Singer hello from alice") for s in seen), seen
     assert any(s.startswith("@carol Rose x 3 =") for s in seen), seen
     assert any("waiting" in s or "live" in s for s in seen)  # the state listener printed
+
+
+async def test_client_example_runs(tmp_path):
+    """The first example, as a script, against a fake room called someone."""
+    import asyncio
+    import os
+    import sys
+
+    from fastlive.testing import FakeTikTok, chat, gift, make_user
+
+    [block] = [b for b in _python_blocks() if 'TikTokLiveClient("@someone")' in b]
+    script = tmp_path / "client_example.py"
+    script.write_text(block)
+    room = 7_400_000_000_000_000_021
+    dan = make_user(7_300_000_000_000_000_444, "Dan Example", "dan.example")
+    async with FakeTikTok() as fake:
+        fake.add_room("someone", room_id=room, frames=[
+            [("WebcastChatMessage", chat("hi there", dan, msg_id=1, room_id=room), 1)],
+            [("WebcastGiftMessage", gift(repeat_count=2, repeat_end=0, user=dan, msg_id=2), 2)],
+            [("WebcastGiftMessage", gift(repeat_count=4, repeat_end=1, user=dan, msg_id=3), 3)],
+        ], ends=True)  # fmt: skip
+        env = {**os.environ, "FASTLIVE_WEB_URL": fake.web_url,
+               "FASTLIVE_WEBCAST_URL": fake.webcast_url, "SIGN_API_URL": fake.sign_api_url,
+               "FASTLIVE_WS_URL": fake.ws_url}  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(script), env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    lines = out.decode().splitlines()
+    assert proc.returncode == 0, err.decode()
+    assert lines[0] == f"connected to room {room}"
+    # handlers are tasks: lines of different frames need not keep their order
+    assert sorted(lines[1:]) == ["Dan Example: hi there", "dan.example sent 4 x Rose"]
