@@ -320,3 +320,13 @@ def test_supervisor_is_pure():
     text = (Path(__file__).resolve().parents[1] / "src/fastlive/supervisor.py").read_text()
     pattern = r"^\s*(import|from)\s+(asyncio|socket|logging|time|websockets|httpx|threading)\b"
     assert not re.findall(pattern, text, re.MULTILINE)
+
+
+def test_lookup_refused_starts_auto_signed_only_with_a_signer():
+    sup = Supervisor("auto", signer_configured=True)
+    assert sup.lookup_refused(now=100.0) and sup.mode is S
+    assert sup.stats.switches == 1 and not sup.direct_due(100.0 + sup.cooldown - 1)
+    assert sup.direct_due(100.0 + sup.cooldown)
+    assert not sup.lookup_refused(now=101.0)  # already signed
+    assert not Supervisor("auto").lookup_refused(now=0.0)  # no signer: stay direct
+    assert not Supervisor("direct", signer_configured=True).lookup_refused(now=0.0)

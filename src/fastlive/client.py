@@ -648,14 +648,13 @@ class TikTokLiveClient:
             except (TikTokBlockedError, RateLimitedError) as exc:
                 if isinstance(exc, RateLimitedError):
                     self.stats.rate_limited += 1
-                if not supervisor.can_switch:
+                if not supervisor.lookup_refused(asyncio.get_running_loop().time()):
                     raise
                 self._logger.warning(
                     "@%s: the direct room lookup failed (%s); using the sign server",
                     self._unique_id,
                     exc,
                 )
-                _force_signed(supervisor, asyncio.get_running_loop().time())
                 self.stats.mode_switches += 1
                 self._connect_mode = SIGNED.value
             else:
@@ -1365,15 +1364,6 @@ def _refusal(error: BaseException | None) -> BaseException | None:
     if isinstance(error, SignAPIError) and not _retryable_sign_error(error):
         return error
     return None
-
-
-def _force_signed(supervisor: Supervisor, now: float) -> None:
-    """Move an ``auto`` room to signed before its first attempt (the direct lookup was
-    refused); direct is tried again after the cool-down, as after any switch."""
-    supervisor.mode = SIGNED
-    supervisor.switched_at = now
-    supervisor.n = 0
-    supervisor.stats.switches += 1
 
 
 def _retryable_sign_error(exc: SignAPIError) -> bool:

@@ -276,6 +276,21 @@ class Supervisor:
             and now - self.switched_at >= self.cooldown
         )
 
+    def lookup_refused(self, now: float) -> bool:
+        """The direct room lookup was refused before any attempt: in ``auto`` with a
+        signer, start signed (and try direct after the cool-down, as after any switch).
+
+        Returns:
+            True when the room moved to signed; False when it cannot switch.
+        """
+        if not self.can_switch or self.mode is SIGNED:
+            return False
+        self.mode = SIGNED
+        self.switched_at = now
+        self.n = 0
+        self.stats.switches += 1
+        return True
+
     def minted(self) -> None:
         """Count a ttwid session this room obtained (for ``stats.mints``)."""
         self.stats.mints += 1
