@@ -321,6 +321,15 @@ def test_bench_runs_the_decode_benchmark():
     assert "fastlive decode" in out.stdout and "messages/s" in out.stdout
 
 
+def test_watch_with_tiktok_unreachable_says_so_and_fails():
+    closed = "http://127.0.0.1:9"  # the discard port: nothing listens on loopback
+    out = run("watch", "@someone", "--web-url", closed, "--webcast-url", closed,
+              "--sign-api-url", closed, "--ws-url", "ws://127.0.0.1:9", "--duration", "2")  # fmt: skip
+    assert out.returncode == 1
+    assert "fastlive: @someone: never connected: Could not reach" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
 def test_replay_shows_each_message_once(tmp_path):
     from fastlive.recording import FETCH, Recorder
 

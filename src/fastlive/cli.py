@@ -323,15 +323,20 @@ async def _watch(args: argparse.Namespace) -> int:
     if status_tty:
         sys.stderr.write("\r\033[K")
     stats = monitor.stats
-    failed = [r for r in monitor.rooms.values() if r.state is RoomState.FAILED]
-    for room in failed:
-        print(f"fastlive: {room.name}: {room.error}", file=sys.stderr)
+    rooms = list(monitor.rooms.values())
+    # failed for good, or never connected because of an error that was still being retried
+    bad = [
+        r for r in rooms if r.state is RoomState.FAILED or (r.sessions == 0 and r.error is not None)
+    ]
+    for room in bad:
+        never = "" if room.state is RoomState.FAILED else "never connected: "
+        print(f"fastlive: {room.name}: {never}{room.error}", file=sys.stderr)
     print(
-        f"{stats.events_total} events from {len(monitor.rooms)} rooms "
+        f"{stats.events_total} events from {len(rooms)} rooms "
         f"({stats.frames} frames, {stats.reconnects} reconnects, {stats.dropped} dropped)",
         file=sys.stderr,
     )
-    return 1 if failed and len(failed) == len(monitor.rooms) else 0
+    return 1 if rooms and len(bad) == len(rooms) else 0
 
 
 def _video_on_state(

@@ -539,7 +539,7 @@ class Monitor:
         for room in rooms:
             await self._flush_streaks(room)
             if room.state not in (RoomState.FAILED, RoomState.ENDED):
-                self._set_state(room, RoomState.ENDED)
+                self._set_state(room, RoomState.ENDED, room.error)  # keep the last error
         for stream in list(self._streams):
             stream._end()
         if self._owns_http:
