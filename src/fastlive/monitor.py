@@ -73,11 +73,8 @@ from fastlive._config import (
 from fastlive._listeners import Listeners
 from fastlive.client import TikTokLiveClient
 from fastlive.events import (
-    BaseEvent,
-    ConnectEvent,
     GiftEvent,
     GiftStreakEvent,
-    ReconnectEvent,
 )
 from fastlive.exceptions import (
     AgeRestrictedError,
@@ -120,7 +117,6 @@ StateListener = Callable[["MonitoredRoom", RoomState, RoomState], Any]
 
 _END = object()
 _ROOM_ID_RE = re.compile(r"^\d{6,20}$")
-_CLIENT_HOOKS = frozenset(inspect.signature(TikTokLiveClient.__init__).parameters)
 
 
 class _Removed(Exception):
@@ -711,34 +707,25 @@ class Monitor:
 
     async def _live_session(self, room: MonitoredRoom) -> None:
         """Connect one client to the live room and pump its events until it ends."""
-        kwargs: dict[str, Any] = {"settings": self.settings, "http": self._http}
-        if "sign_limiter" in _CLIENT_HOOKS:
-            kwargs["sign_limiter"] = self.sign_limiter
+        kwargs: dict[str, Any] = {
+            "settings": self.settings,
+            "http": self._http,
+            "sign_limiter": self.sign_limiter,
+        }
         kwargs.update(self._client_kwargs)
         client = TikTokLiveClient(
             room.unique_id or str(room.room_id), room_id=room.room_id, **kwargs
         )
         stream = client.events(max_queue=self._room_queue)
-        hooked_stats = isinstance(getattr(client, "stats", None), RoomStats)
-        hooked_state = hasattr(client, "add_state_listener")
-        if hooked_state:
-            client.add_state_listener(lambda _c, _old, new: self._client_state(room, new))
-        if "sign_limiter" not in _CLIENT_HOOKS:
-            await self.sign_limiter.acquire()  # until the client paces its own fetches
+        client.add_state_listener(lambda _c, _old, new: self._client_state(room, new))
         if self.record_dir is not None:
             self._record(room, client, room.sessions + 1)
         room.client = client
-        room._client_stats = client.stats if hooked_stats else None
+        room._client_stats = client.stats
         try:
-            try:
-                task = await client.start(**self._start_kwargs)
-            except SignatureRateLimitError as exc:
-                if "sign_limiter" not in _CLIENT_HOOKS:
-                    self.sign_limiter.rate_limited(exc.retry_after, exc.reset_time)
-                    room._stats.rate_limited += 1
-                raise
+            task = await client.start(**self._start_kwargs)
             room.sessions += 1
-            await self._pump(room, stream, fallback=not hooked_state)
+            await self._pump(room, stream)
             try:
                 await asyncio.shield(task)
             except asyncio.CancelledError:
@@ -795,12 +782,8 @@ class Monitor:
 
         client.add_frame_listener(on_frame)
 
-    async def _pump(self, room: MonitoredRoom, stream: Any, fallback: bool) -> None:
-        """Move one client's events to the callbacks and streams, counting them.
-
-        ``fallback``: the client reports no state of its own, so its reconnects
-        and states are read from the events it emits.
-        """
+    async def _pump(self, room: MonitoredRoom, stream: Any) -> None:
+        """Move one client's events to the callbacks and streams, counting them."""
         stats = room._stats
         events = stats.events
         tracker = None
@@ -813,16 +796,6 @@ class Monitor:
             cls = type(event)
             events[cls.__name__] += 1
             stats.last_event_time = wallclock()
-            if fallback:
-                if cls is ReconnectEvent:
-                    stats.reconnects += 1
-                    if "rate limit" in event.reason:
-                        stats.rate_limited += 1
-                    self._set_state(room, RoomState.BACKING_OFF)
-                elif room.state is not RoomState.LIVE and (
-                    cls is ConnectEvent or isinstance(event, BaseEvent)
-                ):
-                    self._set_state(room, RoomState.LIVE)
             await deliver(room, event)
             if tracker is not None and cls is GiftEvent:
                 final = tracker.feed(event, loop.time())
