@@ -545,6 +545,41 @@ async def test_events_iterator_starts_and_stops_the_client(fake: FakeTikTok):
     await client.aclose()
 
 
+async def test_event_sinks_get_every_event_in_order_and_hold_the_reader(
+    fake: FakeTikTok, caplog: pytest.LogCaptureFixture
+):
+    fake.add_room("alice", room_id=ROOM, frames=comments(1, 20), interval=0.0, ends=True)
+    client = make_client(fake)
+    seen: list = []
+    arrived: dict[int, float] = {}
+    slow_until: list[float] = []
+
+    async def sink(event) -> None:
+        seen.append(event)
+        if isinstance(event, CommentEvent):
+            arrived[event.msg_id] = time.monotonic()
+            if event.msg_id == 5:
+                await asyncio.sleep(0.2)  # the reader waits for the sink
+                slow_until.append(time.monotonic())
+
+    async def broken(event) -> None:
+        raise RuntimeError("a consumer bug")
+
+    client.add_event_sink(sink)
+    client.add_event_sink(broken)
+    with caplog.at_level(logging.ERROR, logger="fastlive"):
+        await asyncio.wait_for(client.connect(), 10)
+    ids = [e.msg_id for e in seen if isinstance(e, CommentEvent)]
+    assert ids == list(range(1, 21))  # every comment once, in order, despite the broken sink
+    assert type(seen[0]) is ConnectEvent and type(seen[-1]) is DisconnectEvent
+    assert arrived[6] >= slow_until[0]  # nothing overtook the slow sink: back-pressure
+    assert "event sink" in caplog.text and "a consumer bug" in caplog.text
+    client.remove_event_sink(broken)
+    with pytest.raises(ValueError):
+        client.remove_event_sink(broken)
+    await client.aclose()
+
+
 async def test_events_iterator_raises_the_error_that_ended_its_run(fake: FakeTikTok):
     fake.add_room("alice", room_id=ROOM, handshake_status=200, handshake_msg="illegal secret key")
     client = make_client(fake)

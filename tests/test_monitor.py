@@ -195,7 +195,7 @@ async def test_slow_consumer_block_loses_nothing(fake):
     rid = BASE_ROOM
     frames = traffic(rid, 20, per_frame=5)
     fake.add_room("busy", room_id=rid, frames=frames, ends=True)
-    monitor = monitor_for(fake, ["@busy"], max_queue=5, room_queue=5)
+    monitor = monitor_for(fake, ["@busy"], max_queue=5)
     async with monitor:
         got = []
         async for _, event in monitor.events():

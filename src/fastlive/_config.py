@@ -65,8 +65,6 @@ DEFAULT_CLOSE_TIMEOUT = 2.0
 # The Monitor (``fastlive.monitor``).
 DEFAULT_MONITOR_QUEUE = 10_000
 """Items (room, event) buffered per ``Monitor.events()`` stream."""
-DEFAULT_ROOM_QUEUE = 256
-"""Events buffered per room between its socket reader and the Monitor."""
 DEFAULT_POLL_INTERVAL = 30.0
 """Seconds between two live checks of the waiting rooms."""
 DEFAULT_RESOLVE_INTERVAL = 300.0

@@ -363,6 +363,7 @@ class TikTokLiveClient:
 
         self._handlers: Listeners[Handler] = Listeners()
         self._streams: weakref.WeakSet[EventStream] = weakref.WeakSet()
+        self._sinks: list[Callable[[Any], Awaitable[None]]] = []
         self._handler_tasks: set[asyncio.Task[Any]] = set()
 
         self._task: asyncio.Task[None] | None = None
@@ -564,6 +565,20 @@ class TikTokLiveClient:
         stream = EventStream(self, max_queue or self._max_queue, start_kwargs)
         self._streams.add(stream)
         return stream
+
+    def add_event_sink(self, sink: Callable[[Any], Awaitable[None]]) -> None:
+        """Await ``sink(event)`` for every event, in order, before reading on.
+
+        For consumers that forward events elsewhere (the Monitor does): one await per
+        event and no queue of the client's in between; a slow sink holds the socket
+        reader back, as a full ``events()`` iterator does.  An exception in the sink
+        is logged and the connection goes on.
+        """
+        self._sinks.append(sink)
+
+    def remove_event_sink(self, sink: Callable[[Any], Awaitable[None]]) -> None:
+        """Stop calling ``sink`` (``ValueError`` if it was not added)."""
+        self._sinks.remove(sink)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -1327,6 +1342,11 @@ class TikTokLiveClient:
         if self._streams:
             for stream in list(self._streams):
                 await stream._put(event)
+        for sink in self._sinks:
+            try:
+                await sink(event)
+            except Exception:  # a consumer's bug must not cost the connection
+                self._logger.exception("event sink %r raised on %s", sink, type(event).__name__)
 
     async def _await_handler(self, handler: Handler, event: Any, result: Awaitable[Any]) -> None:
         try:

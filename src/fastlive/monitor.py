@@ -52,7 +52,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -66,7 +66,6 @@ from fastlive._config import (
     DEFAULT_POLL_COALESCE,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_RESOLVE_INTERVAL,
-    DEFAULT_ROOM_QUEUE,
     DEFAULT_WEB_CONCURRENCY,
     Settings,
 )
@@ -298,7 +297,6 @@ class Monitor:
             received and sent (``fastlive replay`` reads it).
         client_kwargs: extra ``TikTokLiveClient`` arguments (``ws_proxy``, ``session_id``...).
         start_kwargs: extra ``client.start()`` arguments (``fetch_room_info``...).
-        room_queue: events buffered per room between its reader and the Monitor.
         logger: the ``logging.Logger`` to use (default ``fastlive.monitor``).
     """
 
@@ -318,7 +316,6 @@ class Monitor:
         record_dir: str | Path | None = None,
         client_kwargs: dict[str, Any] | None = None,
         start_kwargs: dict[str, Any] | None = None,
-        room_queue: int = DEFAULT_ROOM_QUEUE,
         logger: logging.Logger | None = None,
     ) -> None:
         if overflow not in OVERFLOW_POLICIES:
@@ -338,7 +335,6 @@ class Monitor:
         self.record_dir = Path(record_dir) if record_dir is not None else None
         self._client_kwargs = dict(client_kwargs or {})
         self._start_kwargs = dict(start_kwargs or {})
-        self._room_queue = room_queue
         self._logger = logger or globals()["logger"]
         self._web = TikTokWeb(self.settings, http=self._http)
         self._web_slots = asyncio.Semaphore(DEFAULT_WEB_CONCURRENCY)
@@ -706,7 +702,7 @@ class Monitor:
         return True
 
     async def _live_session(self, room: MonitoredRoom) -> None:
-        """Connect one client to the live room and pump its events until it ends."""
+        """Connect one client to the live room; its events reach the Monitor through a sink."""
         kwargs: dict[str, Any] = {
             "settings": self.settings,
             "http": self._http,
@@ -716,7 +712,7 @@ class Monitor:
         client = TikTokLiveClient(
             room.unique_id or str(room.room_id), room_id=room.room_id, **kwargs
         )
-        stream = client.events(max_queue=self._room_queue)
+        client.add_event_sink(self._sink(room))
         client.add_state_listener(lambda _c, _old, new: self._client_state(room, new))
         if self.record_dir is not None:
             self._record(room, client, room.sessions + 1)
@@ -725,7 +721,6 @@ class Monitor:
         try:
             task = await client.start(**self._start_kwargs)
             room.sessions += 1
-            await self._pump(room, stream)
             try:
                 await asyncio.shield(task)
             except asyncio.CancelledError:
@@ -733,7 +728,6 @@ class Monitor:
                     return  # the client's task was cancelled, not ours
                 raise
         finally:
-            await stream.aclose()
             if client.running:
                 with contextlib.suppress(BaseException):
                     await client.disconnect()
@@ -782,8 +776,8 @@ class Monitor:
 
         client.add_frame_listener(on_frame)
 
-    async def _pump(self, room: MonitoredRoom, stream: Any) -> None:
-        """Move one client's events to the callbacks and streams, counting them."""
+    def _sink(self, room: MonitoredRoom) -> Callable[[Any], Awaitable[None]]:
+        """What the room's client awaits per event: count it, deliver it, feed the streaks."""
         stats = room._stats
         events = stats.events
         tracker = None
@@ -792,7 +786,8 @@ class Monitor:
         loop = asyncio.get_running_loop()
         deliver = self._deliver
         wallclock = time.time
-        async for event in stream:
+
+        async def sink(event: Any) -> None:
             cls = type(event)
             events[cls.__name__] += 1
             stats.last_event_time = wallclock()
@@ -801,6 +796,8 @@ class Monitor:
                 final = tracker.feed(event, loop.time())
                 if final is not None:
                     await self._deliver_streak(room, final)
+
+        return sink
 
     async def _deliver(self, room: MonitoredRoom, event: Any) -> None:
         """One event to the room's callbacks, the Monitor's, and every ``events()`` stream."""
