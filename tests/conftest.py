@@ -17,6 +17,32 @@ from fastlive.testing import FakeTikTok
 CAPTURES = Path(__file__).resolve().parents[1].parent / "shared" / "captures"
 """``../shared/captures`` beside the project root (see its README for what it holds)."""
 
+U64 = (1 << 64) - 1
+
+
+def varint(value: int) -> bytes:
+    """Protobuf varint of ``value`` (negative numbers as their 64-bit two's complement)."""
+    value &= U64
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    """(value, next position) of the varint at ``pos``; IndexError past the end."""
+    result = shift = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, pos
+        shift += 7
+
+
 collect_ignore = ["fuzz_decode_atheris.py"]  # a by-hand atheris harness, not tests
 
 

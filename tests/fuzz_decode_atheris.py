@@ -26,14 +26,10 @@ with atheris.instrument_imports():
     import fastlive
     from fastlive.proto import webcast_pb2 as pb
 
+from conftest import CAPTURES
+
 MAX_INFLATED = 1 << 20
-REPAIRED = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
-    / "captures"
-    / "tiktoklivejava"
-    / "WebcastPushFrame.repaired.bin"
-)
+REPAIRED = CAPTURES / "tiktoklivejava" / "WebcastPushFrame.repaired.bin"
 
 
 def seeds() -> list[bytes]:

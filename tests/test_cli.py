@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CAPTURES
 from fastlive.proto import webcast_pb2 as pb
 from fastlive.recording import FRAME, read_records
 from fastlive.testing import FakeTikTok, chat, gift, make_user
-
-CAPTURES = Path(__file__).resolve().parents[1].parent / "shared" / "captures"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 
 import fastlive
 import fastlive.events as ev
+from conftest import U64, read_varint, varint
 from fastlive import _decode
 from fastlive.proto import message_class, parse
 from fastlive.proto import webcast_pb2 as pb
 
 METHODS = sorted(_decode.SPECIALISED_METHODS)
-U64 = (1 << 64) - 1
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # ---------------------------------------------------------------------------
@@ -721,39 +721,18 @@ def _set(draw, msg: Message, field, depth: int, noise: bool) -> None:
 # Scrambling the wire form without changing its meaning for protobuf
 
 
-def _varint(v: int) -> bytes:
-    v &= U64
-    out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
-
-
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, pos
-        shift += 7
-
-
 def split_fields(data: bytes) -> list[tuple[int, int, bytes]]:
     """Top-level fields of a valid message: (number, wire type, value bytes) in wire order."""
     out, pos = [], 0
     while pos < len(data):
-        tag, pos = _read_varint(data, pos)
+        tag, pos = read_varint(data, pos)
         number, wt = tag >> 3, tag & 7
         if wt == 0:
             start = pos
-            _, pos = _read_varint(data, pos)
+            _, pos = read_varint(data, pos)
             out.append((number, wt, data[start:pos]))
         elif wt == 2:
-            n, pos = _read_varint(data, pos)
+            n, pos = read_varint(data, pos)
             out.append((number, wt, data[pos : pos + n]))
             pos += n
         elif wt in (1, 5):
@@ -768,9 +747,9 @@ def split_fields(data: bytes) -> list[tuple[int, int, bytes]]:
 def join_fields(fields: list[tuple[int, int, bytes]]) -> bytes:
     out = bytearray()
     for number, wt, value in fields:
-        out += _varint(number << 3 | wt)
+        out += varint(number << 3 | wt)
         if wt == 2:
-            out += _varint(len(value))
+            out += varint(len(value))
         out += value
     return bytes(out)
 
@@ -792,7 +771,7 @@ def unknown_field(draw, known: frozenset[int]) -> tuple[int, int, bytes]:
         number = 2**29 - 1 - draw(st.integers(0, 99))
     wt = draw(st.sampled_from([0, 1, 2, 5]))
     if wt == 0:
-        value = _varint(draw(st.integers(0, U64)))
+        value = varint(draw(st.integers(0, U64)))
     elif wt == 2:
         value = draw(st.binary(max_size=10))
     else:
@@ -818,7 +797,7 @@ def scramble(draw, desc, data: bytes, depth: int = 0) -> bytes:
             items, pos = [], 0
             while pos < len(value):
                 start = pos
-                _, pos = _read_varint(value, pos)
+                _, pos = read_varint(value, pos)
                 items.append(value[start:pos])
             if draw(st.booleans()):  # unpacked: one varint field per item
                 fields.extend((number, 0, item) for item in items)
@@ -970,9 +949,9 @@ def test_im_delete_packed_and_unpacked(runs):
     fields = []
     for number, packed, ids in runs:
         if packed:
-            fields.append((number, 2, b"".join(_varint(i) for i in ids)))
+            fields.append((number, 2, b"".join(varint(i) for i in ids)))
         else:
-            fields.extend((number, 0, _varint(i)) for i in ids)
+            fields.extend((number, 0, varint(i)) for i in ids)
     payload = join_fields(fields)
     event = fastlive.decode_message("WebcastImDeleteMessage", payload)
     assert event.delete_msg_ids == [i for n, _, ids in runs if n == 2 for i in ids]

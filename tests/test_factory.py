@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import sys
-import types
 from collections import Counter
 from pathlib import Path
 
@@ -12,14 +10,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-try:
-    import fastlive  # noqa: F401
-except ImportError:  # the compiled decoder is not built: load the pure-Python submodules alone
-    for _name in [n for n in sys.modules if n == "fastlive" or n.startswith("fastlive.")]:
-        del sys.modules[_name]
-    _package = types.ModuleType("fastlive")
-    _package.__path__ = [str(ROOT / "src" / "fastlive")]
-    sys.modules["fastlive"] = _package
 
 from fastlive.proto import parse, webcast_pb2
 from fastlive.testing import factory as f

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import tracemalloc
 import zlib
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -20,16 +19,11 @@ from hypothesis import strategies as st
 
 import fastlive
 import fastlive.events as ev
+from conftest import CAPTURES, read_varint, varint
 from fastlive import Batch, DecodeError
 from fastlive.proto import webcast_pb2 as pb
 
-REPAIRED = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
-    / "captures"
-    / "tiktoklivejava"
-    / "WebcastPushFrame.repaired.bin"
-)
+REPAIRED = CAPTURES / "tiktoklivejava" / "WebcastPushFrame.repaired.bin"
 
 try:
     from fastlive.testing import factory
@@ -162,31 +156,22 @@ def check(data: bytes, **kwargs) -> Batch | None:
 # Mutations
 
 
-def _varint(v: int) -> bytes:
-    out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
-
-
 def length_offsets(data: bytes, base: int = 0, depth: int = 0) -> list[tuple[int, int]]:
     """(offset, size) of the length varints of every LEN field that parses, nested too."""
     out, pos = [], 0
     try:
         while pos < len(data):
-            tag, pos = _read_varint(data, pos)
+            tag, pos = read_varint(data, pos)
             wt = tag & 7
             if tag >> 3 == 0:
                 return out
             if wt == 0:
-                _, pos = _read_varint(data, pos)
+                _, pos = read_varint(data, pos)
             elif wt == 1 or wt == 5:
                 pos += 8 if wt == 1 else 4
             elif wt == 2:
                 start = pos
-                n, pos = _read_varint(data, pos)
+                n, pos = read_varint(data, pos)
                 out.append((base + start, pos - start))
                 if depth < 6:
                     out += length_offsets(data[pos : pos + n], base + pos, depth + 1)
@@ -196,17 +181,6 @@ def length_offsets(data: bytes, base: int = 0, depth: int = 0) -> list[tuple[int
     except IndexError:
         pass
     return out
-
-
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80 or shift > 70:
-            return result, pos
-        shift += 7
 
 
 @st.composite
@@ -242,18 +216,18 @@ def mutate(draw, data: bytes) -> bytes:
             spots = length_offsets(bytes(buf))
             if spots:
                 at, size = draw(st.sampled_from(spots))
-                old, _ = _read_varint(bytes(buf), at)
+                old, _ = read_varint(bytes(buf), at)
                 new = draw(
                     st.sampled_from(
                         [
-                            _varint(old + 1),
-                            _varint(max(old - 1, 0)),
-                            _varint(2**31),
-                            _varint(2**63),
-                            _varint(2**64 - 1),
+                            varint(old + 1),
+                            varint(max(old - 1, 0)),
+                            varint(2**31),
+                            varint(2**63),
+                            varint(2**64 - 1),
                             b"\xff" * 10 + b"\x01",
                             b"\x80" * 9 + b"\x00",
-                            _varint(old) if old >= 0x80 else bytes([old | 0x80, 0]),  # overlong
+                            varint(old) if old >= 0x80 else bytes([old | 0x80, 0]),  # overlong
                             b"\x80",
                         ]
                     )

@@ -6,26 +6,18 @@ import base64
 import json
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-CAPTURES = SHARED / "captures"
+
+
+from conftest import CAPTURES
+
+SHARED = CAPTURES.parent
 TIKTOKLIVEJAVA = CAPTURES / "tiktoklivejava"
 DUMP = SHARED / "webcast_v3_schema_dump.txt"
-
-try:
-    import fastlive  # noqa: F401
-except ImportError:  # the compiled decoder is not built: load the pure-Python submodules alone
-    for _name in [n for n in sys.modules if n == "fastlive" or n.startswith("fastlive.")]:
-        del sys.modules[_name]
-    _package = types.ModuleType("fastlive")
-    _package.__path__ = [str(ROOT / "src" / "fastlive")]
-    sys.modules["fastlive"] = _package
-
 from fastlive.exceptions import DecodeError
 from fastlive.proto import message_class, parse, webcast_pb2
 

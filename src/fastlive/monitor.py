@@ -122,7 +122,31 @@ class _Removed(Exception):
     """Internal: the room was removed or the Monitor closed."""
 
 
-class MonitoredRoom:
+class _Callbacks:
+    """``on`` / ``add_listener`` / ``remove_listener`` over a ``Listeners`` table.
+
+    Callbacks take ``(room, event)`` and also get subclasses of the class they
+    listen to; a Monitor's see every room's events, a room's only its own.
+    """
+
+    _listeners: Listeners[Callback]
+
+    def on(self, event: type, f: Callback | None = None) -> Any:
+        """Register ``f(room, event)`` for events of ``event``'s class (also a decorator)."""
+        if f is None:
+            return lambda func: self._listeners.add(event, func)
+        return self._listeners.add(event, f)
+
+    def add_listener(self, event: type, f: Callback) -> Callback:
+        """Call ``f(room, event)`` for each event of type ``event`` (or a subclass)."""
+        return self._listeners.add(event, f)
+
+    def remove_listener(self, event: type, f: Callback) -> None:
+        """Stop calling ``f`` for ``event`` (``ValueError`` if it was not registered)."""
+        self._listeners.remove(event, f)
+
+
+class MonitoredRoom(_Callbacks):
     """One room of a :class:`Monitor`: its state, counters, callbacks and current client.
 
     Made by :meth:`Monitor.add`; read its attributes, do not construct it.
@@ -174,19 +198,6 @@ class MonitoredRoom:
         if self._client_stats is not None:
             _merge_client(out, self._client_stats)
         return out
-
-    def on(self, event: type, f: Callback | None = None) -> Any:
-        """Register ``f(room, event)`` for this room's events of ``event``'s class (decorator)."""
-        if f is None:
-            return lambda func: self._listeners.add(event, func)
-        return self._listeners.add(event, f)
-
-    def add_listener(self, event: type, f: Callback) -> Callback:
-        """Call ``f(room, event)`` for each of this room's events of type ``event``."""
-        return self._listeners.add(event, f)
-
-    def remove_listener(self, event: type, f: Callback) -> None:
-        self._listeners.remove(event, f)
 
 
 class MonitorStream:
@@ -277,7 +288,7 @@ class MonitorStream:
         self._queue.put_nowait(_END)
 
 
-class Monitor:
+class Monitor(_Callbacks):
     """Watch many rooms at once; see the module docstring for the states and policies.
 
     Args:
@@ -417,19 +428,6 @@ class Monitor:
         self._retire(entry)
 
     # -- listeners ---------------------------------------------------------------
-
-    def on(self, event: type, f: Callback | None = None) -> Any:
-        """Register ``f(room, event)`` for every room's events of ``event``'s class."""
-        if f is None:
-            return lambda func: self._listeners.add(event, func)
-        return self._listeners.add(event, f)
-
-    def add_listener(self, event: type, f: Callback) -> Callback:
-        """Call ``f(room, event)`` for every event of type ``event`` (or a subclass)."""
-        return self._listeners.add(event, f)
-
-    def remove_listener(self, event: type, f: Callback) -> None:
-        self._listeners.remove(event, f)
 
     def add_state_listener(self, f: StateListener) -> StateListener:
         """Call ``f(room, old, new)`` on every state change of every room (sync only)."""
