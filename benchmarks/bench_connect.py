@@ -34,7 +34,7 @@ import httpx
 from fastlive.client import TikTokLiveClient
 from fastlive.events import CommentEvent
 from fastlive.testing import FakeTikTok, chat
-from fastlive.ttwid import TtwidMinter, TtwidPool
+from fastlive.web.ttwid import TtwidMinter, TtwidPool
 
 __all__ = ["environment", "main", "run_mode"]
 

@@ -115,7 +115,7 @@ async def _wait_start(probe: Probe) -> None:
 async def run_fastlive(args: argparse.Namespace, probe: Probe) -> dict[str, Any]:
     from fastlive import BaseEvent, ConnectEvent, LiveEndEvent, Monitor
     from fastlive._config import Settings
-    from fastlive.limits import SignLimiter
+    from fastlive.monitor.limits import SignLimiter
 
     url = f"http://127.0.0.1:{args.port}"
     settings = Settings(

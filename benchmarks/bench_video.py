@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fastlive.video import VideoRecorder
+from fastlive.record.video import VideoRecorder
 
 SERVER = r"""
 import asyncio, sys

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import CAPTURES
 from fastlive.proto import webcast_pb2 as pb
-from fastlive.recording import FRAME, read_records
+from fastlive.record.frames import FRAME, read_records
 from fastlive.testing import FakeTikTok, chat, gift, make_user
 
 
@@ -241,7 +241,7 @@ def test_shard_split_is_stable_and_complete():
 
 
 def test_replay_of_a_torn_recording_says_so(tmp_path):
-    from fastlive.recording import Recorder
+    from fastlive.record.frames import Recorder
 
     path = tmp_path / "torn.flrec"
     with Recorder(path) as rec:
@@ -330,7 +330,7 @@ def test_watch_with_tiktok_unreachable_says_so_and_fails():
 
 
 def test_replay_shows_each_message_once(tmp_path):
-    from fastlive.recording import FETCH, Recorder
+    from fastlive.record.frames import FETCH, Recorder
 
     path = tmp_path / "overlap.flrec"
     frame = made_up_frame()
@@ -352,7 +352,7 @@ def test_replay_shows_each_message_once(tmp_path):
 async def test_watch_record_replays_as_a_room_to_the_same_events(tmp_path):
     from fastlive import BaseEvent, LiveEndEvent, TikTokLiveClient, decode, decode_fetch_result
     from fastlive._config import Settings
-    from fastlive.recording import FETCH, META, SENT
+    from fastlive.record.frames import FETCH, META, SENT
 
     traffic = room_traffic(ROOM, 4)
     older = ("WebcastChatMessage", chat("before you came", USER, msg_id=77, room_id=ROOM), 77)
@@ -418,7 +418,7 @@ CLIENT_EVENTS = {"ConnectEvent", "DisconnectEvent", "ReconnectEvent", "ErrorEven
 
 def flv_indices(*paths: Path) -> list[int]:
     """Media indices across the files, in order; each file must be valid FLV throughout."""
-    from fastlive.flv import read_flv
+    from fastlive.record.flv import read_flv
     from fastlive.testing.flv import media_index
 
     out = []

@@ -821,7 +821,7 @@ async def test_a_start_error_leaves_the_room_failed(fake: FakeTikTok):
 @pytest.mark.parametrize("mode", ["signed", "direct"])
 async def test_frame_listeners_see_every_frame_in_and_out(fake: FakeTikTok, mode: str):
     from fastlive import decode, decode_fetch_result
-    from fastlive.recording import FETCH, FRAME, SENT
+    from fastlive.record.frames import FETCH, FRAME, SENT
 
     backlog = [m("WebcastChatMessage", chat, 1, "c1")]
     fake.add_room("alice", room_id=ROOM, frames=comments(1, 4), initial=backlog, ends=True)

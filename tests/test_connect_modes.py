@@ -27,11 +27,12 @@ from fastlive.events import (
     ReconnectEvent,
 )
 from fastlive.exceptions import ConnectError, UserNotFoundError, UserOfflineError
+from fastlive.record import record_video
 from fastlive.stats import RoomState
-from fastlive.streams import StreamUrl
 from fastlive.testing import FakeTikTok, chat, control, like
 from fastlive.testing.flv import GeneratedFLV
-from fastlive.ttwid import TtwidMinter, TtwidPool
+from fastlive.web.streams import StreamUrl
+from fastlive.web.ttwid import TtwidMinter, TtwidPool
 
 ROOM = 7_400_000_000_000_000_888
 FAST = {
@@ -464,7 +465,7 @@ async def test_stream_urls_and_a_recording_that_stops_at_the_stream_end(fake: Fa
         room.end()
 
     ender = asyncio.ensure_future(end_soon())
-    stats = await asyncio.wait_for(client.record_video(tmp_path / "alice.flv", "hd"), 10)
+    stats = await asyncio.wait_for(record_video(client, tmp_path / "alice.flv", "hd"), 10)
     await ender
     await client.disconnect()
     assert (tmp_path / "alice.flv").stat().st_size > 1000
@@ -489,7 +490,7 @@ async def test_record_video_stops_on_the_rooms_live_end_event(fake: FakeTikTok, 
     client = make_client(fake)
     await client.start()
     started = time.monotonic()
-    stats = await asyncio.wait_for(client.record_video(tmp_path / "v.flv"), 10)
+    stats = await asyncio.wait_for(record_video(client, tmp_path / "v.flv"), 10)
     assert time.monotonic() - started < 5
     assert stats.stop_reason == "stopped"
     assert (tmp_path / "v.flv").stat().st_size > 0

@@ -16,15 +16,6 @@ from websockets.exceptions import InvalidStatus
 from websockets.http11 import Request, Response
 
 import fastlive
-from fastlive.direct import (
-    DIRECT_WS_PATH,
-    DirectRoom,
-    build_direct_ws_url,
-    direct_handshake_headers,
-    direct_upgrade_error,
-    fetch_direct_room,
-    is_device_blocked,
-)
 from fastlive.exceptions import (
     AgeRestrictedError,
     ConnectError,
@@ -34,6 +25,15 @@ from fastlive.exceptions import (
     UserNotFoundError,
     WebcastBlockedError,
     WebError,
+)
+from fastlive.web.direct import (
+    DIRECT_WS_PATH,
+    DirectRoom,
+    build_direct_ws_url,
+    direct_handshake_headers,
+    direct_upgrade_error,
+    fetch_direct_room,
+    is_device_blocked,
 )
 
 ROOM = 7140000000000000001

@@ -19,7 +19,6 @@ from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK, Inv
 
 import fastlive
 from fastlive.proto import webcast_pb2 as pb
-from fastlive.signer import SignClient, SignedFetch
 from fastlive.testing import (
     FakeTikTok,
     chat,
@@ -30,6 +29,7 @@ from fastlive.testing import (
     random_traffic,
 )
 from fastlive.web import TikTokWeb
+from fastlive.web.signer import SignClient, SignedFetch
 
 ROOM = 7_400_000_000_000_000_777
 
@@ -483,7 +483,7 @@ async def mint(fake: FakeTikTok, path: str = "/@alice") -> httpx.Response:
 
 
 def direct_url(fake: FakeTikTok, room_id: int = ROOM) -> str:
-    from fastlive.direct import build_direct_ws_url
+    from fastlive.web.direct import build_direct_ws_url
 
     return build_direct_ws_url(fake.ws_url, room_id)
 
@@ -587,8 +587,8 @@ async def test_a_drop_without_interval_still_records_the_clients_frames(fake, we
 
 
 async def test_room_info_carries_the_video_and_the_end_ends_it(fake):
-    from fastlive.streams import parse_stream_urls
     from fastlive.testing.flv import GeneratedFLV
+    from fastlive.web.streams import parse_stream_urls
 
     room = fake.add_room("alice", room_id=ROOM, video=GeneratedFLV(media_tags=50))
     async with TikTokWeb(fake.settings()) as web:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fastlive.exceptions import FLVError
-from fastlive.flv import (
+from fastlive.record.flv import (
     AUDIO,
     SCRIPT,
     VIDEO,

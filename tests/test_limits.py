@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from fastlive.limits import SignLimiter
+from fastlive.monitor.limits import SignLimiter
 
 
 class Clock:

@@ -14,8 +14,8 @@ import pytest
 
 import fastlive
 from fastlive import BaseEvent, CommentEvent, GiftStreakEvent, Monitor
-from fastlive.limits import SignLimiter
-from fastlive.recording import FETCH, FRAME, META, SENT, read_records
+from fastlive.monitor.limits import SignLimiter
+from fastlive.record.frames import FETCH, FRAME, META, SENT, read_records
 from fastlive.stats import RoomState
 from fastlive.testing import FakeTikTok, chat, gift, make_user
 

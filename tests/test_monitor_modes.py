@@ -11,8 +11,8 @@ import asyncio
 from collections import Counter
 
 from fastlive import CommentEvent, Monitor
-from fastlive.cli import _status_line
-from fastlive.limits import SignLimiter
+from fastlive.cli.main import _status_line
+from fastlive.monitor.limits import SignLimiter
 from fastlive.testing import FakeTikTok, chat, make_user
 
 BASE = 7_400_000_000_000_200_000

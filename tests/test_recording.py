@@ -10,8 +10,8 @@ import pytest
 
 import fastlive
 from fastlive.proto import webcast_pb2 as pb
-from fastlive.recording import FETCH, FRAME, META, SENT, Recorder, RecordingError, read_records
-from fastlive.replay import iter_batches, replay
+from fastlive.record.frames import FETCH, FRAME, META, SENT, Recorder, RecordingError, read_records
+from fastlive.record.replay import iter_batches, replay
 
 
 def frame(msg_id: int, text: str) -> bytes:

@@ -1,4 +1,4 @@
-"""``fastlive.signer``: the sign server's fetch, its errors, and the websocket URL (§2.2, §3.1)."""
+"""``fastlive.web.signer``: the sign server's fetch, its errors, and the websocket URL (§2.2, §3.1)."""
 
 from __future__ import annotations
 
@@ -19,14 +19,14 @@ from fastlive.exceptions import (
     SignatureRateLimitError,
     SignServerUnavailableError,
 )
-from fastlive.signer import (
+from fastlive.testing import FakeTikTok, chat
+from fastlive.web.signer import (
     DEFAULT_RETRY_AFTER,
     SignClient,
     SignedFetch,
     build_ws_url,
     parse_tt_cookies,
 )
-from fastlive.testing import FakeTikTok, chat
 
 ROOM = 7_400_000_000_000_000_999
 KEY = "euler-KEY-0123456789abcdef"

@@ -7,14 +7,14 @@ import json
 import pytest
 
 from fastlive.exceptions import AgeRestrictedError, StreamQualityError, StreamUnavailableError
-from fastlive.streams import (
+from fastlive.testing.flv import room_stream_url
+from fastlive.web.streams import (
     QUALITIES,
     StreamUrl,
     fallback_order,
     parse_stream_urls,
     pick_stream,
 )
-from fastlive.testing.flv import room_stream_url
 
 URLS = {
     q: f"https://pull.example/stage/stream-1_{q}.flv?expire=1&sign=abc"

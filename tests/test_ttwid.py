@@ -14,7 +14,7 @@ from websockets.http11 import Request, Response
 
 from fastlive._config import Settings
 from fastlive.exceptions import ConnectError, TtwidMissingError
-from fastlive.ttwid import (
+from fastlive.web.ttwid import (
     CHROME_USER_AGENTS,
     DESKTOP_USER_AGENTS,
     TtwidMinter,

@@ -22,9 +22,9 @@ from fastlive.exceptions import (
     StreamStalledError,
     StreamUnavailableError,
 )
-from fastlive.flv import VIDEO, read_flv
+from fastlive.record.flv import VIDEO, read_flv
+from fastlive.record.video import RecordingStats, VideoRecorder, record_room_video, segment_path
 from fastlive.testing.flv import FLVServer, GeneratedFLV, media_index, room_stream_url
-from fastlive.video import RecordingStats, VideoRecorder, record_room_video, segment_path
 
 FAST = {"backoff_initial": 0.01, "progress_interval": 0.05}
 
@@ -112,7 +112,7 @@ async def test_lost_time_is_logged_and_counted(server, tmp_path, caplog):
     server.add_stream(
         "a", GeneratedFLV(media_tags=600), drop_after={1: 20_000}, skip_on_reconnect=30
     )
-    caplog.set_level(logging.INFO, "fastlive.video")
+    caplog.set_level(logging.INFO, "fastlive.record.video")
     stats = await VideoRecorder(server.url("a"), tmp_path / "v.flv", **FAST).run()
     got = recorded(stats)
     assert len(got) == 600 - 30 and len(set(got)) == len(got)
@@ -282,7 +282,7 @@ async def test_record_room_video(server, tmp_path):
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
 async def test_remux_segments_to_mp4(server, tmp_path):
-    from fastlive.video import remux_to_mp4
+    from fastlive.record.video import remux_to_mp4
 
     server.add_stream("a", GeneratedFLV(media_tags=900), drop_after={1: 60_000}, overlap=5)
     stats = await VideoRecorder(server.url("a"), tmp_path / "v.flv", **FAST).run()
@@ -319,7 +319,7 @@ async def test_remux_segments_to_mp4(server, tmp_path):
 
 
 async def test_remux_without_ffmpeg_says_what_to_install(tmp_path, monkeypatch):
-    from fastlive import video
+    from fastlive.record import video
 
     monkeypatch.setattr(video.shutil, "which", lambda name: None)
     with pytest.raises(RemuxError, match="install ffmpeg: apt install ffmpeg"):
@@ -328,7 +328,7 @@ async def test_remux_without_ffmpeg_says_what_to_install(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
 async def test_remux_failure_is_reported(tmp_path):
-    from fastlive.video import remux_to_mp4
+    from fastlive.record.video import remux_to_mp4
 
     bad = tmp_path / "bad.flv"
     bad.write_bytes(b"FLV garbage")

@@ -76,7 +76,7 @@ DEFAULT_POLL_COALESCE = 0.25
 DEFAULT_BACKOFF_JITTER = 0.5
 """Each Monitor backoff delay is scaled by a random factor in ``[1 - j, 1 + j]``."""
 
-# The shared sign-server limiter (``fastlive.limits``).
+# The shared sign-server limiter (``fastlive.monitor.limits``).
 DEFAULT_SIGN_RATE = 1.0
 """Sign-server fetches per second, on average, when nothing else is configured."""
 DEFAULT_SIGN_BURST = 5
@@ -86,7 +86,7 @@ DEFAULT_SIGN_JITTER = 0.1
 DEFAULT_SIGN_MAX_BLOCK = 3600.0
 """A 429 closes the gate for at most this many seconds (a bad reset header is capped)."""
 
-# The video recorder (``fastlive.video``).
+# The video recorder (``fastlive.record.video``).
 DEFAULT_VIDEO_STALL_TIMEOUT = 15.0
 """Seconds without a byte before a stream counts as stalled and is reconnected."""
 DEFAULT_VIDEO_CONNECT_TIMEOUT = 10.0

@@ -43,6 +43,7 @@ __all__ = [
     "FLVError",
     "FastLiveError",
     "RateLimitedError",
+    "RecordingError",
     "RemuxError",
     "SignAPIError",
     "SignServerUnavailableError",
@@ -273,3 +274,10 @@ class TtwidMissingError(ConnectError):
 
     def __reduce__(self):  # keep pickling working (keyword-only arguments)
         return (type(self), (self.args[0],), self.__dict__)
+
+
+class RecordingError(FastLiveError):
+    """A file that is not a fastlive recording, or could not be written.
+
+    Check the path: record into a new file, or replay a file ``fastlive watch --record`` wrote.
+    """

@@ -58,11 +58,25 @@ from fastlive._decode import build_ack, build_enter_room, build_heartbeat, decod
 from fastlive.events import ConnectEvent, ErrorEvent, LiveEndEvent
 from fastlive.exceptions import DecodeError
 
+# Kinds of raw frames, as frame listeners see them and recordings store them.
+FRAME = 1
+"""A websocket binary message from the server, before it is decoded."""
+FETCH = 2
+"""The sign server's initial fetch result (signed connections)."""
+SENT = 3
+"""A frame the client sent (enter room, ack, heartbeat)."""
+META = 4
+"""A JSON object about the recording (room id, handle, version, mode)."""
+
 __all__ = [
     "CLOSED",
     "CONNECTING",
     "ENDED",
+    "FETCH",
+    "FRAME",
+    "META",
     "OPEN",
+    "SENT",
     "Session",
     "State",
     "backoff",

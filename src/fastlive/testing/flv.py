@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
-from fastlive.flv import AUDIO, SCRIPT, VIDEO, FLVTag, encode_header, encode_tag
+from fastlive.record.flv import AUDIO, SCRIPT, VIDEO, FLVTag, encode_header, encode_tag
 
 if TYPE_CHECKING:
     from typing_extensions import Self

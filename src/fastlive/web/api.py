@@ -238,7 +238,7 @@ class TikTokWeb:
 
     @property
     def http(self) -> httpx.AsyncClient:
-        """The underlying client, to share with :class:`fastlive.signer.SignClient`."""
+        """The underlying client, to share with :class:`fastlive.web.signer.SignClient`."""
         return self._http
 
     def set_session(self, session_id: str, tt_target_idc: str) -> None:

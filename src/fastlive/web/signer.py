@@ -25,8 +25,8 @@ from urllib.parse import quote, urlsplit
 import httpx
 import msgspec
 
-import fastlive
 from fastlive._config import DEFAULT_USER_AGENT, Settings
+from fastlive._decode import decode_fetch_result
 from fastlive.batch import Batch
 from fastlive.exceptions import (
     DecodeError,
@@ -35,7 +35,7 @@ from fastlive.exceptions import (
     SignatureRateLimitError,
     SignServerUnavailableError,
 )
-from fastlive.web import (
+from fastlive.web.api import (
     DEFAULT_LOCATION,
     DEFAULT_SCREEN,
     browser_params,
@@ -45,7 +45,7 @@ from fastlive.web import (
 
 __all__ = ["SignClient", "SignedFetch", "build_ws_url", "parse_tt_cookies"]
 
-logger = logging.getLogger("fastlive.signer")
+logger = logging.getLogger("fastlive.web.signer")
 
 SIGN_CLIENT_NAME = "fastlive"
 """Sent as ``client=`` so the sign server can tell which library is calling."""
@@ -178,7 +178,7 @@ def _library_version() -> str:
 
 
 def _default_decode(body: bytes) -> Batch:
-    return fastlive.decode_fetch_result(body)
+    return decode_fetch_result(body)
 
 
 class SignClient:

@@ -33,7 +33,7 @@ import httpx
 
 from fastlive._config import Settings
 from fastlive.exceptions import TtwidMissingError
-from fastlive.web import normalize_unique_id, safe_url
+from fastlive.web.api import normalize_unique_id, safe_url
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -47,7 +47,7 @@ __all__ = [
     "parse_ttwid",
 ]
 
-logger = logging.getLogger("fastlive.ttwid")
+logger = logging.getLogger("fastlive.web.ttwid")
 
 CHROME_USER_AGENTS = (
     (

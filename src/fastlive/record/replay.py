@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from fastlive._decode import decode, decode_fetch_result
 from fastlive.batch import Batch
 from fastlive.exceptions import DecodeError
-from fastlive.recording import FETCH, FRAME, Record, read_records
+from fastlive.record.frames import FETCH, FRAME, Record, read_records
 
 __all__ = ["iter_batches", "replay"]
 

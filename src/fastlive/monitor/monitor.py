@@ -14,7 +14,7 @@ any time, by @handle or room id) and drives each through its states::
   id is looked up again every ``resolve_interval`` seconds while it waits
   (TikTok gives each live session a new room).
 - **Shared resources.** One ``httpx.AsyncClient`` (connection pool) and one
-  :class:`~fastlive.limits.SignLimiter` serve every room, so connects and
+  :class:`~fastlive.monitor.limits.SignLimiter` serve every room, so connects and
   reconnects are spread under the sign server's limit and a 429 pauses all
   of them until its reset time.
 - **Events.** ``async for room, event in monitor.events()`` merges every
@@ -86,8 +86,8 @@ from fastlive.exceptions import (
     WebcastBlockedError,
     WebError,
 )
-from fastlive.limits import SignLimiter
-from fastlive.recording import META, Recorder
+from fastlive.monitor.limits import SignLimiter
+from fastlive.record.frames import META, Recorder
 from fastlive.session import backoff
 from fastlive.stats import RoomState, RoomStats
 from fastlive.streaks import DEFAULT_STREAK_TIMEOUT, StreakTracker
@@ -295,7 +295,7 @@ class Monitor(_Callbacks):
         rooms: @handles (``str``) and room ids (``int``) to add at once.
         settings: base URLs, timeouts, backoff; ``Settings.from_env()`` if None.
         http: a shared ``httpx.AsyncClient`` (not closed here); one is made if None.
-        sign_limiter: the shared :class:`~fastlive.limits.SignLimiter`; one with the
+        sign_limiter: the shared :class:`~fastlive.monitor.limits.SignLimiter`; one with the
             default rate is made if None.
         max_queue: items buffered per ``events()`` stream.
         overflow: ``"block"`` or ``"drop_oldest"``: what a full ``events()`` stream does.
@@ -749,7 +749,7 @@ class Monitor(_Callbacks):
         mode changes (``auto`` moving between direct and signed); then every
         frame: the sign server's fetch result, each frame received and sent.
         """
-        from fastlive import __version__
+        from fastlive._version import __version__
 
         mode = [""]
 

@@ -343,8 +343,8 @@ def _video_on_state(
     monitor: Any, folder: Path, videos: dict[str, asyncio.Task[Any]], room: Any, new: Any
 ) -> None:
     """``watch --record DIR --video``: record each room's video while it is live."""
+    from fastlive.record.video import record_room_video
     from fastlive.stats import RoomState
-    from fastlive.video import record_room_video
 
     if new is not RoomState.LIVE or room.key in videos and not videos[room.key].done():
         return
@@ -425,8 +425,8 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 
 async def _info(args: argparse.Namespace) -> int:
-    from fastlive.streams import parse_stream_urls
     from fastlive.web import TikTokWeb
+    from fastlive.web.streams import parse_stream_urls
 
     room = _room_arg(args.room)
     async with TikTokWeb(_settings(args)) as web:
@@ -465,7 +465,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 async def _video(args: argparse.Namespace) -> int:
     from fastlive.exceptions import StreamQualityError, StreamUnavailableError
-    from fastlive.video import progress_line, record_room_video, remux_to_mp4
+    from fastlive.record.video import progress_line, record_room_video, remux_to_mp4
     from fastlive.web import TikTokWeb
 
     room = _room_arg(args.room)
@@ -522,7 +522,7 @@ def cmd_video(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from fastlive.replay import iter_batches, replay
+    from fastlive.record.replay import iter_batches, replay
 
     if args.serve:
         return _run(_serve(args))
@@ -581,7 +581,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 async def _serve(args: argparse.Namespace) -> int:
     """Serve a recording as a room of ``FakeTikTok``: any client can connect to it."""
-    from fastlive.recording import FETCH, FRAME, META, read_records
+    from fastlive.record.frames import FETCH, FRAME, META, read_records
     from fastlive.testing import FakeTikTok
 
     records = list(read_records(args.file, kinds={FRAME, META, FETCH}))
@@ -707,7 +707,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    script = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_decode.py"
+    script = Path(__file__).resolve().parents[3] / "benchmarks" / "bench_decode.py"
     if not script.is_file():
         raise FastLiveError(
             "the benchmarks live in the source tree, not in the installed package: "

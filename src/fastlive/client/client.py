@@ -2,7 +2,7 @@
 
 The client is the I/O shell around a :class:`fastlive.session.Session`: it
 resolves the room over HTTP (``fastlive.web``), gets a signed first batch and
-websocket URL (``fastlive.signer``), opens the websocket (the ``websockets``
+websocket URL (``fastlive.web.signer``), opens the websocket (the ``websockets``
 asyncio client), and runs the loop: feed each message to the session, write
 what the session wants sent, hand the events to callbacks and to
 ``async for event in client.events()``.  It owns the clocks: the heartbeat,
@@ -12,7 +12,7 @@ Three connection modes (``connect=``, ``Settings.connect``, ``FASTLIVE_CONNECT``
 
 * ``direct`` (protocol.md §2.8): the room from ``api-live/user/room``, an
   anonymous ``ttwid`` cookie minted from a profile page (shared through a
-  :class:`~fastlive.ttwid.TtwidPool`), the websocket URL built from
+  :class:`~fastlive.web.ttwid.TtwidPool`), the websocket URL built from
   ``Settings.ws_url``; heartbeat then room join as soon as the socket opens.
 * ``signed``: a sign server's first batch and websocket URL (§2.2).
 * ``auto`` (default): direct first; when direct fails in a way a signed
@@ -51,7 +51,6 @@ import os
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 import httpx
@@ -69,18 +68,11 @@ from fastlive._config import (
     resolve_ws_url,
 )
 from fastlive._listeners import Listeners
-from fastlive.direct import (
-    build_direct_ws_url,
-    direct_handshake_headers,
-    direct_upgrade_error,
-    fetch_direct_room,
-)
 from fastlive.events import (
     BaseEvent,
     ClientEvent,
     DisconnectEvent,
     ErrorEvent,
-    LiveEndEvent,
     ReconnectEvent,
 )
 from fastlive.exceptions import (
@@ -97,15 +89,19 @@ from fastlive.exceptions import (
     WebcastBlockedError,
     WebError,
 )
-from fastlive.recording import FETCH, FRAME, SENT
-from fastlive.session import Session, parse_handshake_options
-from fastlive.signer import SignClient, SignedFetch
+from fastlive.session import FETCH, FRAME, SENT, Session, parse_handshake_options
 from fastlive.stats import RoomState, RoomStats
-from fastlive.streams import StreamUrl, parse_stream_urls
 from fastlive.supervisor import Action, ConnectMode, Outcome, Supervisor, SupervisorStats
-from fastlive.ttwid import TtwidMinter, TtwidPool, TtwidSession
-from fastlive.video import RecordingStats, record_room_video
 from fastlive.web import TikTokWeb, make_http_client, normalize_unique_id, safe_url
+from fastlive.web.direct import (
+    build_direct_ws_url,
+    direct_handshake_headers,
+    direct_upgrade_error,
+    fetch_direct_room,
+)
+from fastlive.web.signer import SignClient, SignedFetch
+from fastlive.web.streams import StreamUrl, parse_stream_urls
+from fastlive.web.ttwid import TtwidMinter, TtwidPool, TtwidSession
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -114,7 +110,7 @@ __all__ = [
     "DEFAULT_EVENT_QUEUE",
     "EventStream",
     "FrameListener",
-    "SignLimiter",
+    "SignPacer",
     "StateListener",
     "TikTokLiveClient",
 ]
@@ -148,7 +144,7 @@ DIRECT = ConnectMode.DIRECT
 SIGNED = ConnectMode.SIGNED
 
 
-class SignLimiter(Protocol):
+class SignPacer(Protocol):
     """What a shared sign-server rate limiter offers a client (the Monitor passes one).
 
     ``acquire()`` is awaited before every ``/webcast/fetch``; ``rate_limited()``
@@ -165,7 +161,7 @@ StateListener = Callable[["TikTokLiveClient", RoomState, RoomState], Any]
 """``callback(client, old_state, new_state)``, called synchronously on each change."""
 
 FrameListener = Callable[[int, bytes, int], Any]
-"""``callback(kind, data, time_ns)``: one raw frame (kinds of :mod:`fastlive.recording`)."""
+"""``callback(kind, data, time_ns)``: one raw frame (kinds of :mod:`fastlive.record.frames`)."""
 
 
 class _Stop(Exception):
@@ -279,8 +275,8 @@ class TikTokLiveClient:
         connect: ``"auto"`` (default), ``"direct"`` or ``"signed"``
             (overrides ``Settings.connect`` / ``FASTLIVE_CONNECT``).
         ws_url: the direct websocket host: a URL or a preset (``default``, ``eu``, ``us``).
-        sign_limiter: a shared :class:`SignLimiter` for the sign server (the Monitor's).
-        ttwid_pool: a shared :class:`~fastlive.ttwid.TtwidPool` (else the client makes
+        sign_limiter: a shared :class:`SignPacer` (such as :class:`fastlive.SignLimiter`) for the sign server (the Monitor's).
+        ttwid_pool: a shared :class:`~fastlive.web.ttwid.TtwidPool` (else the client makes
             its own, minting through ``web_proxy``).
 
     Attributes:
@@ -309,7 +305,7 @@ class TikTokLiveClient:
         logger: logging.Logger | None = None,
         connect: str | ConnectMode | None = None,
         ws_url: str | None = None,
-        sign_limiter: SignLimiter | None = None,
+        sign_limiter: SignPacer | None = None,
         ttwid_pool: TtwidPool | None = None,
     ) -> None:
         overrides: dict[str, Any] = {
@@ -476,11 +472,11 @@ class TikTokLiveClient:
     def add_frame_listener(self, callback: FrameListener) -> FrameListener:
         """Call ``callback(kind, data, time_ns)`` for every raw frame, synchronously.
 
-        ``kind`` is :data:`fastlive.recording.FRAME` for each websocket message
+        ``kind`` is :data:`fastlive.record.frames.FRAME` for each websocket message
         received (before it is decoded), ``FETCH`` for the sign server's initial
         fetch result (signed connections), ``SENT`` for each frame the client
         sends (heartbeats, acks, the room join); ``time_ns`` is wall-clock time
-        (``time.time_ns()``), the clock of :class:`fastlive.recording.Recorder`.
+        (``time.time_ns()``), the clock of :class:`fastlive.record.frames.Recorder`.
         The callback runs on the reader's path: keep it quick, do not block.  One
         that raises is logged once and removed; the client goes on.
         """
@@ -718,7 +714,8 @@ class TikTokLiveClient:
             self._ttwid_pool = TtwidPool(s.ttwid_share_cap, minter, user_agent=pinned)
         return self._ttwid_pool
 
-    async def _resolve_room_id(self) -> int:
+    async def resolve_room_id(self) -> int:
+        """The room id: the one given, the one known, or looked up from the handle."""
         if self._room_id:
             return self._room_id
         if self._room_id_override:
@@ -735,48 +732,8 @@ class TikTokLiveClient:
             StreamUnavailableError: the room is offline or offers no video.
             AgeRestrictedError: the room needs a logged-in session.
         """
-        room_id = await self._resolve_room_id()
+        room_id = await self.resolve_room_id()
         return parse_stream_urls(await self._web.fetch_room_info(room_id))
-
-    async def record_video(
-        self,
-        path: str | Path,
-        quality: str = "hd",
-        duration: float | None = None,
-        **options: Any,
-    ) -> RecordingStats:
-        """Record the room's live video (FLV, no ffmpeg needed) until it ends.
-
-        The recording stops at ``duration`` seconds, when the ``stop`` event given
-        in ``options`` is set, or at this client's ``LiveEndEvent``.  Other
-        ``options`` go to :class:`fastlive.video.VideoRecorder`.
-
-        Raises:
-            StreamUnavailableError, StreamQualityError, AgeRestrictedError: before
-                recording starts; then what ``VideoRecorder.run`` raises.
-        """
-        room_id = await self._resolve_room_id()
-        stop: asyncio.Event = options.pop("stop", None) or asyncio.Event()
-
-        def on_end(event: LiveEndEvent) -> None:
-            stop.set()
-
-        headers = {"User-Agent": self._web.user_agent, "Referer": self._settings.web_url + "/"}
-        headers.update(options.pop("headers", None) or {})
-        self.add_listener(LiveEndEvent, on_end)
-        try:
-            return await record_room_video(
-                self._http,
-                lambda: self._web.fetch_room_info(room_id),
-                path,
-                quality=quality,
-                duration=duration,
-                stop=stop,
-                headers=headers,
-                **options,
-            )
-        finally:
-            self.remove_listener(LiveEndEvent, on_end)
 
     async def connect(
         self, callback: Callable[[], Any] | None = None, **start_kwargs: Any

@@ -30,7 +30,7 @@ from fastlive.exceptions import AgeRestrictedError, StreamQualityError, StreamUn
 
 __all__ = ["FORMATS", "QUALITIES", "StreamUrl", "parse_stream_urls", "pick_stream"]
 
-logger = logging.getLogger("fastlive.streams")
+logger = logging.getLogger("fastlive.web.streams")
 
 QUALITIES = ("origin", "uhd", "hd", "sd", "ld")
 """Every quality name, best first."""

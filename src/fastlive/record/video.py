@@ -11,7 +11,7 @@ or when cancelled (Ctrl-C).  A dropped or stalled connection reconnects (a
 fresh URL from ``refresh_url()`` when the old one answers 403/404) and goes on
 in the next numbered segment: ``name.flv``, ``name.001.flv``, ``name.002.flv``.
 Tags the server sends again after a reconnect are skipped
-(:class:`fastlive.flv.TagDeduplicator`); media time lost in between is logged
+(:class:`fastlive.record.flv.TagDeduplicator`); media time lost in between is logged
 and counted in :attr:`RecordingStats.gaps`.
 
     recorder = VideoRecorder(url, "out.flv", http=http, duration=600)
@@ -33,7 +33,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -59,8 +59,11 @@ from fastlive.exceptions import (
     StreamStalledError,
     StreamUnavailableError,
 )
-from fastlive.flv import DEFAULT_MAX_TAG_SIZE, SCRIPT, FLVParser, FLVTag, TagDeduplicator
-from fastlive.streams import StreamUrl, parse_stream_urls, pick_stream
+from fastlive.record.flv import DEFAULT_MAX_TAG_SIZE, SCRIPT, FLVParser, FLVTag, TagDeduplicator
+from fastlive.web.streams import StreamUrl, parse_stream_urls, pick_stream
+
+if TYPE_CHECKING:
+    from fastlive.client import TikTokLiveClient
 
 __all__ = [
     "RecordingStats",
@@ -68,11 +71,12 @@ __all__ = [
     "VideoRecorder",
     "progress_line",
     "record_room_video",
+    "record_video",
     "remux_to_mp4",
     "segment_path",
 ]
 
-logger = logging.getLogger("fastlive.video")
+logger = logging.getLogger("fastlive.record.video")
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _EXPIRED = {403, 404, 410}
@@ -151,7 +155,7 @@ class VideoRecorder:
     """Record one live FLV stream to ``path`` and its numbered segments.
 
     Args:
-        url: the FLV URL (a string, or a :class:`~fastlive.streams.StreamUrl`).
+        url: the FLV URL (a string, or a :class:`~fastlive.web.streams.StreamUrl`).
         path: the first file; later segments are numbered (:func:`segment_path`).
         http: the ``httpx.AsyncClient`` to use (proxy, cookies); one is made if None.
         refresh_url: async callable returning a fresh URL, called when the URL
@@ -590,7 +594,7 @@ async def record_room_video(
 ) -> RecordingStats:
     """Record a room's video: pick the FLV URL of ``quality``, refresh it from room info.
 
-    This is what ``client.record_video()`` does; ``options`` go to
+    This is what :func:`record_video` does for a client; ``options`` go to
     :class:`VideoRecorder` (``duration``, ``stop``, ``headers``, ``on_progress``...).
     A fresh URL keeps the quality first chosen (with :func:`pick_stream`'s fallback);
     ``fallback=False`` makes a quality the room does not offer an error.
@@ -714,3 +718,47 @@ def _status_message(status: int, url: str) -> str:
     if status in (404, 410):
         return f"The stream URL {where} answered {status}: the stream ended or the URL expired"
     return f"The stream URL {where} answered HTTP {status}"
+
+
+async def record_video(
+    client: TikTokLiveClient,
+    path: str | Path,
+    quality: str = "hd",
+    duration: float | None = None,
+    **options: Any,
+) -> RecordingStats:
+    """Record a client's room video (FLV, no ffmpeg needed) until it ends.
+
+    The recording stops at ``duration`` seconds, when the ``stop`` event given in
+    ``options`` is set, or at the client's ``LiveEndEvent``; it uses the client's
+    HTTP pool and identity.  Other ``options`` go to :class:`VideoRecorder`.
+
+    Raises:
+        StreamUnavailableError, StreamQualityError, AgeRestrictedError: before
+            recording starts; then what ``VideoRecorder.run`` raises.
+    """
+    from fastlive.events import LiveEndEvent
+
+    room_id = await client.resolve_room_id()
+    stop: asyncio.Event = options.pop("stop", None) or asyncio.Event()
+
+    def on_end(event: LiveEndEvent) -> None:
+        stop.set()
+
+    web = client.web
+    headers = {"User-Agent": web.user_agent, "Referer": client.settings.web_url + "/"}
+    headers.update(options.pop("headers", None) or {})
+    client.add_listener(LiveEndEvent, on_end)
+    try:
+        return await record_room_video(
+            web.http,
+            lambda: web.fetch_room_info(room_id),
+            path,
+            quality=quality,
+            duration=duration,
+            stop=stop,
+            headers=headers,
+            **options,
+        )
+    finally:
+        client.remove_listener(LiveEndEvent, on_end)

@@ -31,19 +31,15 @@ from typing import Any, BinaryIO
 import msgspec
 from typing_extensions import Self
 
-from fastlive.exceptions import FastLiveError
+from fastlive.exceptions import RecordingError
+from fastlive.session import FETCH, FRAME, META, SENT
 
 __all__ = ["FETCH", "FRAME", "META", "SENT", "Record", "Recorder", "RecordingError", "read_records"]
 
 MAGIC = b"FLREC1\n"
 _HEADER = struct.Struct("<QBII")
-FRAME, FETCH, SENT, META = 1, 2, 3, 4
 _KINDS = {FRAME, FETCH, SENT, META}
 MAX_RECORD = 64 * 1024 * 1024
-
-
-class RecordingError(FastLiveError):
-    """A file that is not a fastlive recording, or could not be written."""
 
 
 class Record(msgspec.Struct, frozen=True, gc=False):

@@ -3,7 +3,7 @@
 Instead of a sign server's first batch and ``push_server``, a direct
 connection builds the websocket URL itself from a fixed host and 28 fixed
 parameters, and presents one anonymous ``ttwid`` cookie (see
-:mod:`fastlive.ttwid`) with the same user agent that minted it.  The room id
+:mod:`fastlive.web.ttwid`) with the same user agent that minted it.  The room id
 and live state come from TikTok's unsigned ``api-live/user/room`` JSON.
 
 Everything here is a pure function except :func:`fetch_direct_room` (one GET
@@ -36,7 +36,7 @@ from fastlive.exceptions import (
     WebcastBlockedError,
     WebError,
 )
-from fastlive.web import normalize_unique_id, parse_retry_after, safe_url
+from fastlive.web.api import normalize_unique_id, parse_retry_after, safe_url
 
 __all__ = [
     "DIRECT_WS_PATH",
