@@ -1,10 +1,14 @@
-"""asyncio helpers shared by the client, the Monitor and the sign limiter."""
+"""asyncio helpers shared by the client, the Monitor, the CLI and the sign limiter."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
-__all__ = ["wait_event"]
+T = TypeVar("T")
+
+__all__ = ["run", "wait_event"]
 
 
 async def wait_event(event: asyncio.Event, timeout: float | None) -> bool:
@@ -23,3 +27,12 @@ async def wait_event(event: asyncio.Event, timeout: float | None) -> bool:
     finally:
         waiter.cancel()
     return bool(done) or event.is_set()
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` to completion on a new loop: uvloop where installed, asyncio otherwise."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
+        return asyncio.run(main)
+    return uvloop.run(main)

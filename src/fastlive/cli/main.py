@@ -36,6 +36,7 @@ from typing import Any
 
 import msgspec
 
+from fastlive._aio import run
 from fastlive._config import (
     CONNECT_MODES,
     DEFAULT_MONITOR_QUEUE,
@@ -723,11 +724,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _run(coro: Any) -> int:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover
-        return asyncio.run(coro)
-    return uvloop.run(coro)
+    return run(coro)
 
 
 # -- parser ----------------------------------------------------------------------------

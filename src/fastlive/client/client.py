@@ -58,7 +58,7 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from fastlive._aio import wait_event
+from fastlive._aio import run, wait_event
 from fastlive._config import (
     DEFAULT_CLOSE_TIMEOUT,
     DEFAULT_EVENT_QUEUE,
@@ -753,14 +753,7 @@ class TikTokLiveClient:
 
     def run(self, **start_kwargs: Any) -> None:
         """Connect and block until disconnected (uvloop when installed)."""
-        try:
-            import uvloop
-        except ImportError:  # pragma: no cover - uvloop is a dependency off Windows
-            uvloop = None
-        if uvloop is not None:
-            uvloop.run(self._run_blocking(start_kwargs))
-        else:
-            asyncio.run(self._run_blocking(start_kwargs))
+        run(self._run_blocking(start_kwargs))
 
     async def _run_blocking(self, start_kwargs: dict[str, Any]) -> None:
         try:

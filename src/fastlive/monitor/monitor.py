@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from fastlive._aio import wait_event
+from fastlive._aio import run, wait_event
 from fastlive._config import (
     DEFAULT_BACKOFF_JITTER,
     DEFAULT_MONITOR_QUEUE,
@@ -557,12 +557,7 @@ class Monitor(_Callbacks):
             async with self:
                 await asyncio.Event().wait()
 
-        try:
-            import uvloop
-        except ImportError:  # pragma: no cover
-            asyncio.run(main())
-        else:
-            uvloop.run(main())
+        run(main())
 
     # -- internals: tasks --------------------------------------------------------
 
