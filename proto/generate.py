@@ -1,4 +1,4 @@
-"""Generate ``src/fastlive/proto/webcast_pb2.py`` and ``.pyi`` from ``proto/webcast.proto``.
+"""Generate ``src/fastlive/proto/webcast_pb2.py``, ``.pyi`` and ``fields.py`` from ``proto/webcast.proto``.
 
 Runs ``grpc_tools.protoc`` (grpcio-tools, a test dependency only) and post-processes its output:
 
@@ -7,6 +7,9 @@ Runs ``grpc_tools.protoc`` (grpcio-tools, a test dependency only) and post-proce
   "gencode 7.35", and the runtime refuses to load it on anything older; the code itself only
   uses descriptor-pool APIs that protobuf 5.29, 6.x and 7.x all have (checked), and fastlive
   supports ``protobuf>=5.29``.
+- ``fields.py``: every message's field names, in field-number order, read from protoc's
+  descriptor set. ``fastlive.events`` reads it to define its lazy attributes without loading
+  the protobuf runtime at import.
 
 Usage (from anywhere)::
 
@@ -30,7 +33,7 @@ VIRTUAL_DIR = "fastlive/proto"
 with another library's ``webcast.proto``), and the classes' ``__module__`` is the real one
 (``fastlive.proto.webcast_pb2``), so messages pickle."""
 OUT_DIR = ROOT / "src" / "fastlive" / "proto"
-OUTPUTS = ("webcast_pb2.py", "webcast_pb2.pyi")
+OUTPUTS = ("webcast_pb2.py", "webcast_pb2.pyi", "fields.py")
 COMMAND = "python proto/generate.py"
 
 _VERSION_IMPORT = "from google.protobuf import runtime_version as _runtime_version\n"
@@ -62,6 +65,25 @@ def _postprocess_pyi(text: str) -> str:
     return _header("Type stubs for webcast_pb2.py.") + text
 
 
+def _fields_py(descriptor_set: bytes) -> str:
+    """``fields.py``: ``FIELDS[message name]`` is its field names, space-separated."""
+    from google.protobuf import descriptor_pb2
+
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set)
+    lines = [
+        _header("Field names of every message, in field-number order.").rstrip("\n"),
+        '"""Field names of every message of ``webcast.proto``, for attributes defined without',
+        'loading the protobuf runtime (see ``fastlive.events``)."""',
+        "",
+        "FIELDS: dict[str, str] = {",
+    ]
+    for message in sorted(files.file[0].message_type, key=lambda m: m.name):
+        names = " ".join(f.name for f in sorted(message.field, key=lambda f: f.number))
+        lines.append(f"    {message.name!r}: {names!r},")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 def generate(out_dir: Path) -> list[Path]:
     """Run protoc into ``out_dir`` and post-process; return the files written."""
     from grpc_tools import protoc
@@ -72,6 +94,7 @@ def generate(out_dir: Path) -> list[Path]:
             f"--proto_path={VIRTUAL_DIR}={PROTO_DIR}",
             f"--python_out={tmp}",
             f"--pyi_out={tmp}",
+            f"--descriptor_set_out={tmp}/set.pb",
             f"{VIRTUAL_DIR}/{PROTO_FILE}",
         ]
         if protoc.main(args) != 0:
@@ -79,9 +102,11 @@ def generate(out_dir: Path) -> list[Path]:
         produced = Path(tmp) / VIRTUAL_DIR
         py = (produced / OUTPUTS[0]).read_text(encoding="utf-8")
         pyi = (produced / OUTPUTS[1]).read_text(encoding="utf-8")
+        fields = _fields_py((Path(tmp) / "set.pb").read_bytes())
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in zip(OUTPUTS, (_postprocess_py(py), _postprocess_pyi(pyi)), strict=True):
+    texts = (_postprocess_py(py), _postprocess_pyi(pyi), fields)
+    for name, text in zip(OUTPUTS, texts, strict=True):
         path = out_dir / name
         path.write_text(text, encoding="utf-8", newline="\n")
         written.append(path)

@@ -1,5 +1,6 @@
 # Declarations of the compiled decoder: the bounded reader and the wire types.
 
+from cpython.object cimport PyObject
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
 
@@ -14,10 +15,13 @@ cdef enum WireType:
 
 # A window [pos, end) over a buffer; every read checks it first. Offsets in
 # errors are positions in ``buf``, i.e. from the start of the buffer being parsed.
+# ``owner`` is the bytes object ``buf`` points into (borrowed: it outlives the reader),
+# kept so that parts can name their slice of it for their lazy fields.
 cdef struct Reader:
     const uint8_t* buf
     Py_ssize_t pos
     Py_ssize_t end
+    PyObject* owner
 
 
 # The fields of CommonMessageData that every event carries.

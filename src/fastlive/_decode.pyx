@@ -7,12 +7,16 @@ the offset and a reason. Field numbers are those of the v3 schema
 (``proto/webcast.proto``); each decoder names the field it reads in a comment.
 
 Only the fields users read are extracted; every event keeps its payload in
-``raw`` for ``event.proto()``. Of a message, the top level and every field that
-is extracted are checked; sub-messages that are skipped are checked by
-``proto()`` when asked for.
+``raw`` for ``event.proto()``, and every part (``User``, ``Gift``...) the span of
+its sub-message in it (``_src``), for the lazy fields of ``fastlive.events``. Of
+a message, the top level and every field that is extracted are checked;
+sub-messages that are skipped are checked by the protobuf runtime when read.
 """
 
+cimport cython
+
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.object cimport PyObject, PyObject_GenericSetAttr
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcmp
@@ -52,6 +56,8 @@ cdef object _zlib_error = zlib.error
 cdef object _decompressobj = zlib.decompressobj
 
 cdef str EMPTY = ""
+cdef str SRC = "_src"
+cdef str IS_HISTORY = "is_history"
 
 # ---------------------------------------------------------------------------
 # Bounded reads
@@ -133,6 +139,7 @@ cdef int enter(Reader* r, int wt, Reader* sub) except -1:
     sub.buf = r.buf
     sub.pos = r.pos
     sub.end = r.pos + <Py_ssize_t>n
+    sub.owner = r.owner
     r.pos = sub.end
     return 0
 
@@ -180,7 +187,34 @@ cdef inline Reader _reader(bytes data):
     r.buf = <const uint8_t*>PyBytes_AS_STRING(data)
     r.pos = 0
     r.end = PyBytes_GET_SIZE(data)
+    r.owner = <PyObject*>data
     return r
+
+
+@cython.freelist(64)
+@cython.final
+@cython.no_gc  # holds a bytes and a str only: no cycles, and no GC tracking on the hot path
+cdef class _Span:
+    """Where a part's sub-message lies in its payload: ``type`` at ``raw[start:end]``."""
+    cdef readonly bytes raw
+    cdef readonly Py_ssize_t start
+    cdef readonly Py_ssize_t end
+    cdef readonly str type
+
+    def payload(self):
+        """The sub-message's bytes."""
+        return self.raw[self.start:self.end]
+
+
+cdef inline object _attach(object part, Reader* s, Py_ssize_t start, str type):
+    """Record the part's span (``s`` is its window, opened at ``start``) in its ``__dict__``."""
+    cdef _Span span = _Span.__new__(_Span)
+    span.raw = <bytes>s.owner
+    span.start = start
+    span.end = s.end
+    span.type = type
+    PyObject_GenericSetAttr(part, SRC, span)
+    return part
 
 
 cdef inline bytes _slice(Reader* s):
@@ -246,6 +280,7 @@ cdef int _text_key(Reader* r, int wt, Reader* key) except -1:
     key.buf = s.buf
     key.pos = s.pos
     key.end = s.pos
+    key.owner = s.owner
     while next_field(&s, &f, &w):
         if f == 1:
             enter(&s, w, key)
@@ -297,6 +332,7 @@ cdef object _user(Reader* r, int wt):
     cdef str nickname = EMPTY, unique_id = EMPTY, sec_uid = EMPTY, avatar = EMPTY
     cdef str club = EMPTY
     enter(r, wt, &s)
+    cdef Py_ssize_t start = s.pos
     while next_field(&s, &f, &w):
         if f == 1:  # id
             uid = read_int(&s, w)
@@ -344,8 +380,9 @@ cdef object _user(Reader* r, int wt):
                     skip_field(&t, w2)
         else:
             skip_field(&s, w)
-    return User(uid, unique_id, nickname, sec_uid, avatar, verified, following, followers,
-                follow_status, gifter_level, club, fan_level)
+    return _attach(User(uid, unique_id, nickname, sec_uid, avatar, verified, following,
+                        followers, follow_status, gifter_level, club, fan_level),
+                   &s, start, "User")
 
 
 cdef object _user_identity(Reader* r, int wt):
@@ -357,12 +394,14 @@ cdef object _user_identity(Reader* r, int wt):
     for i in range(7):
         flags[i] = False
     enter(r, wt, &s)
+    cdef Py_ssize_t start = s.pos
     while next_field(&s, &f, &w):
         if 1 <= f <= 6:
             flags[f] = read_int(&s, w) != 0
         else:
             skip_field(&s, w)
-    return UserIdentity(flags[1], flags[2], flags[3], flags[4], flags[5], flags[6])
+    return _attach(UserIdentity(flags[1], flags[2], flags[3], flags[4], flags[5], flags[6]),
+                   &s, start, "UserIdentity")
 
 
 cdef object _emote(Reader* r, int wt, int32_t index):
@@ -372,6 +411,7 @@ cdef object _emote(Reader* r, int wt, int32_t index):
     cdef int w
     cdef str emote_id = EMPTY, url = EMPTY
     enter(r, wt, &s)
+    cdef Py_ssize_t start = s.pos
     while next_field(&s, &f, &w):
         if f == 1:
             emote_id = read_str(&s, w)
@@ -379,7 +419,7 @@ cdef object _emote(Reader* r, int wt, int32_t index):
             url = _image_url(&s, w)
         else:
             skip_field(&s, w)
-    return Emote(emote_id, url, index)
+    return _attach(Emote(emote_id, url, index), &s, start, "EmoteModel")
 
 
 cdef object _emote_with_index(Reader* r, int wt):
@@ -391,6 +431,7 @@ cdef object _emote_with_index(Reader* r, int wt):
     cdef bint have = False
     cdef int ew = 0
     enter(r, wt, &s)
+    cdef Py_ssize_t start = s.pos
     while next_field(&s, &f, &w):
         if f == 1:
             index = read_int32(&s, w)
@@ -401,9 +442,9 @@ cdef object _emote_with_index(Reader* r, int wt):
             skip_field(&s, w)
         else:
             skip_field(&s, w)
-    if not have:
-        return Emote(EMPTY, EMPTY, index)
-    return _emote(&e, ew, index)
+    # The span is the EmoteWithIndex's (TikTokLive's ``emotes[i].emote``), not the emote's.
+    return _attach(_emote(&e, ew, index) if have else Emote(EMPTY, EMPTY, index),
+                   &s, start, "EmoteWithIndex")
 
 
 # ---------------------------------------------------------------------------
@@ -462,6 +503,7 @@ cdef object _gift_struct(Reader* r, int wt):
     cdef bint combo = False
     cdef str name = EMPTY, image = EMPTY, describe = EMPTY
     enter(r, wt, &s)
+    cdef Py_ssize_t start = s.pos
     while next_field(&s, &f, &w):
         if f == 5:
             gid = read_int(&s, w)
@@ -479,7 +521,7 @@ cdef object _gift_struct(Reader* r, int wt):
             describe = read_str(&s, w)
         else:
             skip_field(&s, w)
-    return Gift(gid, name, diamonds, gtype, combo, image, describe)
+    return _attach(Gift(gid, name, diamonds, gtype, combo, image, describe), &s, start, "Gift")
 
 
 cdef object _gift(bytes raw):
@@ -618,6 +660,7 @@ cdef object _room_user_seq(bytes raw):
     cdef int w, w2
     cdef int64_t total = 0, total_user = 0, popularity = 0, anonymous = 0
     cdef int64_t score, rank
+    cdef Py_ssize_t start
     cdef object user
     cdef list ranks = []
     _common_init(&c)
@@ -626,6 +669,7 @@ cdef object _room_user_seq(bytes raw):
             _common(&r, w, &c)
         elif f == 2:  # ranks: repeated Contributor {score 1, user 2, rank 3}
             enter(&r, w, &s)
+            start = s.pos
             score = rank = 0
             user = None
             while next_field(&s, &f2, &w2):
@@ -637,7 +681,7 @@ cdef object _room_user_seq(bytes raw):
                     rank = read_int(&s, w2)
                 else:
                     skip_field(&s, w2)
-            ranks.append(Contributor(user, score, rank))
+            ranks.append(_attach(Contributor(user, score, rank), &s, start, "Contributor"))
         elif f == 3:  # total
             total = read_int(&r, w)
         elif f == 6:  # popularity
@@ -712,12 +756,14 @@ cdef object _envelope(bytes raw):
     cdef int64_t display = 0, business = 0, diamonds = 0, people = 0, unpack_at = 0
     cdef str eid = EMPTY, sender = EMPTY, sender_id = EMPTY
     cdef object envelope = None, cls
+    cdef Py_ssize_t start
     _common_init(&c)
     while next_field(&r, &f, &w):
         if f == 1:
             _common(&r, w, &c)
         elif f == 2:  # envelope_info: MessageRedEnvelopInfo
             enter(&r, w, &s)
+            start = s.pos
             while next_field(&s, &f2, &w2):
                 if f2 == 1:
                     eid = read_str(&s, w2)
@@ -735,7 +781,8 @@ cdef object _envelope(bytes raw):
                     sender_id = read_str(&s, w2)
                 else:
                     skip_field(&s, w2)
-            envelope = Envelope(eid, business, sender, sender_id, diamonds, people, unpack_at)
+            envelope = _attach(Envelope(eid, business, sender, sender_id, diamonds, people,
+                                        unpack_at), &s, start, "MessageRedEnvelopInfo")
         elif f == 3:  # display
             display = read_int32(&r, w)
         else:
@@ -783,12 +830,14 @@ cdef object _question(bytes raw):
     cdef int64_t qid = 0, created = 0
     cdef str content = EMPTY
     cdef object user = None, question = None
+    cdef Py_ssize_t start
     _common_init(&c)
     while next_field(&r, &f, &w):
         if f == 1:
             _common(&r, w, &c)
         elif f == 2:  # data: Question
             enter(&r, w, &s)
+            start = s.pos
             while next_field(&s, &f2, &w2):
                 if f2 == 1:
                     qid = read_int(&s, w2)
@@ -800,7 +849,7 @@ cdef object _question(bytes raw):
                     user = _user(&s, w2)
                 else:
                     skip_field(&s, w2)
-            question = Question(qid, content, user, created)
+            question = _attach(Question(qid, content, user, created), &s, start, "Question")
         else:
             skip_field(&r, w)
     return _ev.QuestionNewEvent(c.msg_id, c.room_id, c.create_time, raw, question)
@@ -812,10 +861,12 @@ cdef object _battle_result(Reader* r, int wt):
     cdef uint32_t f, f2
     cdef int w, w2
     cdef int64_t uid = 0, result = 0, score = 0
+    cdef Py_ssize_t start = -1
     enter(r, wt, &s)
     while next_field(&s, &f, &w):
         if f == 2:
             enter(&s, w, &t)
+            start = t.pos
             while next_field(&t, &f2, &w2):
                 if f2 == 1:
                     uid = read_int(&t, w2)
@@ -827,7 +878,8 @@ cdef object _battle_result(Reader* r, int wt):
                     skip_field(&t, w2)
         else:
             skip_field(&s, w)
-    return BattleResult(uid, result, score)
+    result_ = BattleResult(uid, result, score)
+    return result_ if start < 0 else _attach(result_, &t, start, "BattleResult")
 
 
 cdef object _battle_anchor(Reader* r, int wt):
@@ -837,6 +889,7 @@ cdef object _battle_anchor(Reader* r, int wt):
     cdef int w, w2, w3
     cdef int64_t uid = 0, room_id = 0
     cdef str nickname = EMPTY, handle = EMPTY
+    cdef Py_ssize_t start = -1
     enter(r, wt, &s)
     while next_field(&s, &f, &w):
         if f == 2:
@@ -844,6 +897,7 @@ cdef object _battle_anchor(Reader* r, int wt):
             while next_field(&t, &f2, &w2):
                 if f2 == 1:
                     enter(&t, w2, &u)
+                    start = u.pos
                     while next_field(&u, &f3, &w3):
                         if f3 == 1:
                             uid = read_int(&u, w3)
@@ -859,7 +913,8 @@ cdef object _battle_anchor(Reader* r, int wt):
                     skip_field(&t, w2)
         else:
             skip_field(&s, w)
-    return BattleAnchor(uid, nickname, handle, room_id)
+    anchor = BattleAnchor(uid, nickname, handle, room_id)
+    return anchor if start < 0 else _attach(anchor, &u, start, "BattleBaseUserInfo")
 
 
 cdef object _battle(bytes raw):
@@ -905,6 +960,7 @@ cdef object _army(Reader* r, int wt):
     cdef uint32_t f, f2, f3
     cdef int w, w2, w3
     cdef int64_t anchor = 0, host_score = 0, uid, score
+    cdef Py_ssize_t start = -1, ustart
     cdef str nickname
     cdef list users = []
     enter(r, wt, &s)
@@ -913,9 +969,11 @@ cdef object _army(Reader* r, int wt):
             anchor = read_int(&s, w)
         elif f == 2:
             enter(&s, w, &t)
+            start = t.pos
             while next_field(&t, &f2, &w2):
                 if f2 == 1:  # BattleUserArmy {user_id 1, score 2, nickname 3}
                     enter(&t, w2, &u)
+                    ustart = u.pos
                     uid = score = 0
                     nickname = EMPTY
                     while next_field(&u, &f3, &w3):
@@ -927,14 +985,16 @@ cdef object _army(Reader* r, int wt):
                             nickname = read_str(&u, w3)
                         else:
                             skip_field(&u, w3)
-                    users.append(ArmyUser(uid, nickname, score))
+                    users.append(_attach(ArmyUser(uid, nickname, score), &u, ustart,
+                                         "BattleUserArmy"))
                 elif f2 == 2:
                     host_score = read_int(&t, w2)
                 else:
                     skip_field(&t, w2)
         else:
             skip_field(&s, w)
-    return BattleArmy(anchor, host_score, users)
+    army = BattleArmy(anchor, host_score, users)
+    return army if start < 0 else _attach(army, &t, start, "BattleUserArmies")
 
 
 cdef object _armies(bytes raw):
@@ -1051,6 +1111,7 @@ cdef list _poll_options(Reader* r, int wt, list options):
     cdef int64_t votes = 0, idx = 0
     cdef str text = EMPTY
     enter(r, wt, &s)
+    cdef Py_ssize_t start = s.pos
     while next_field(&s, &f, &w):
         if f == 1:
             votes = read_int(&s, w)
@@ -1060,7 +1121,7 @@ cdef list _poll_options(Reader* r, int wt, list options):
             idx = read_int32(&s, w)
         else:
             skip_field(&s, w)
-    options.append(PollOption(idx, text, votes))
+    options.append(_attach(PollOption(idx, text, votes), &s, start, "PollOptionInfo"))
     return options
 
 
@@ -1118,6 +1179,7 @@ cdef object _sub_goal(Reader* r, int wt):
     cdef int64_t gtype = 0, gid = 0, progress = 0, target = 0, diamonds = 0
     cdef str gift_name = EMPTY
     enter(r, wt, &s)
+    cdef Py_ssize_t start = s.pos
     while next_field(&s, &f, &w):
         if f == 1:
             gtype = read_int32(&s, w)
@@ -1138,7 +1200,8 @@ cdef object _sub_goal(Reader* r, int wt):
                     skip_field(&t, w2)
         else:
             skip_field(&s, w)
-    return SubGoal(gid, gtype, progress, target, gift_name, diamonds)
+    return _attach(SubGoal(gid, gtype, progress, target, gift_name, diamonds), &s, start,
+                   "LiveStreamSubGoal")
 
 
 cdef object _goal_update(bytes raw):
@@ -1151,12 +1214,14 @@ cdef object _goal_update(bytes raw):
     cdef str handle = EMPTY, description = EMPTY
     cdef list sub_goals
     cdef object goal = None
+    cdef Py_ssize_t start
     _common_init(&c)
     while next_field(&r, &f, &w):
         if f == 1:
             _common(&r, w, &c)
         elif f == 3:  # goal: LiveStreamGoal {id 1, status 3, sub_goals 4, description 5}
             enter(&r, w, &s)
+            start = s.pos
             sub_goals = []
             while next_field(&s, &f2, &w2):
                 if f2 == 1:
@@ -1169,7 +1234,8 @@ cdef object _goal_update(bytes raw):
                     description = read_str(&s, w2)
                 else:
                     skip_field(&s, w2)
-            goal = Goal(goal_id, description, status, sub_goals)
+            goal = _attach(Goal(goal_id, description, status, sub_goals), &s, start,
+                           "LiveStreamGoal")
         elif f == 4:  # contributor_id
             contributor = read_int(&r, w)
         elif f == 6:  # contributor_display_id
@@ -1191,6 +1257,7 @@ cdef object _rank_update(bytes raw):
     cdef uint32_t f, f2
     cdef int w, w2
     cdef int64_t group_type = 0, rank_type, own_rank, score, countdown
+    cdef Py_ssize_t start
     cdef list updates = []
     _common_init(&c)
     while next_field(&r, &f, &w):
@@ -1198,6 +1265,7 @@ cdef object _rank_update(bytes raw):
             _common(&r, w, &c)
         elif f == 2:  # updates: RankUpdate {rank_type 1, own_rank 2, countdown 6, score 15}
             enter(&r, w, &s)
+            start = s.pos
             rank_type = own_rank = score = countdown = 0
             while next_field(&s, &f2, &w2):
                 if f2 == 1:
@@ -1210,7 +1278,8 @@ cdef object _rank_update(bytes raw):
                     score = read_int(&s, w2)
                 else:
                     skip_field(&s, w2)
-            updates.append(RankUpdate(rank_type, own_rank, score, countdown))
+            updates.append(_attach(RankUpdate(rank_type, own_rank, score, countdown), &s, start,
+                                   "RankUpdate"))
         elif f == 3:  # group_type
             group_type = read_int32(&r, w)
         else:
@@ -1285,6 +1354,7 @@ cdef object _caption(bytes raw):
     cdef int64_t ts = 0, duration = 0, sentence = 0, sequence = 0
     cdef bint definite = False
     cdef str lang, text
+    cdef Py_ssize_t start
     cdef list content = []
     _common_init(&c)
     while next_field(&r, &f, &w):
@@ -1296,6 +1366,7 @@ cdef object _caption(bytes raw):
             duration = read_int(&r, w)
         elif f == 4:  # content: CaptionContent {lang 1, content 2}
             enter(&r, w, &s)
+            start = s.pos
             lang = text = EMPTY
             while next_field(&s, &f2, &w2):
                 if f2 == 1:
@@ -1304,7 +1375,7 @@ cdef object _caption(bytes raw):
                     text = read_str(&s, w2)
                 else:
                     skip_field(&s, w2)
-            content.append(Caption(lang, text))
+            content.append(_attach(Caption(lang, text), &s, start, "CaptionContent"))
         elif f == 5:  # sentence_id
             sentence = read_int(&r, w)
         elif f == 6:  # sequence_id
@@ -1399,11 +1470,12 @@ cdef object _unknown(str method, bytes raw):
     return UnknownEvent(c.msg_id, c.room_id, c.create_time, raw, method)
 
 
-def decode_message(str method, bytes payload):
+def decode_message(str method not None, bytes payload not None):
     """Decode one message payload (``BaseProtoMessage.payload``) of the given method.
 
     Raises:
         DecodeError: the payload is malformed.
+        TypeError: ``method`` is not a str or ``payload`` not bytes (None neither).
     """
     try:
         return _decode_message(method, payload)
@@ -1422,7 +1494,7 @@ cdef object _batch(Reader* r, uint64_t log_id, int64_t seq_id, str payload_type)
     cdef int w, w2
     cdef str cursor = EMPTY, internal_ext = EMPTY, push_server = EMPTY, key, value
     cdef int64_t fetch_interval = 0, now = 0, heartbeat = 0, wrapper_id
-    cdef bint need_ack = False, is_first = False
+    cdef bint need_ack = False, is_first = False, history
     cdef dict route_params = {}
     cdef list events = []
     cdef str method
@@ -1434,6 +1506,7 @@ cdef object _batch(Reader* r, uint64_t log_id, int64_t seq_id, str payload_type)
             method = EMPTY
             raw = b""
             wrapper_id = 0
+            history = False
             while next_field(&s, &f2, &w2):
                 if f2 == 1:
                     method = read_str(&s, w2)
@@ -1442,6 +1515,8 @@ cdef object _batch(Reader* r, uint64_t log_id, int64_t seq_id, str payload_type)
                     raw = _slice(&m)
                 elif f2 == 3:
                     wrapper_id = read_int(&s, w2)
+                elif f2 == 6:  # is_history: backlog re-sent (e.g. recent chat on join)
+                    history = read_int(&s, w2) != 0
                 else:
                     skip_field(&s, w2)
             try:
@@ -1451,6 +1526,8 @@ cdef object _batch(Reader* r, uint64_t log_id, int64_t seq_id, str payload_type)
                 event = DecodeErrorEvent(wrapper_id, 0, 0, raw, method, exc.reason, exc.offset)
             if event.msg_id == 0 and wrapper_id != 0:
                 event = _with_msg_id(event, wrapper_id)
+            if history:  # rare: set on the new event, which nothing else holds yet
+                PyObject_GenericSetAttr(event, IS_HISTORY, True)
             events.append(event)
         elif f == 2:
             cursor = read_opaque(r, w)
