@@ -20,13 +20,14 @@ from fastlive.record.frames import FRAME, read_records
 from fastlive.testing import FakeTikTok, chat, gift, make_user
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "fastlive", *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        cwd=cwd,
     )
 
 
@@ -266,6 +267,42 @@ def test_demo_watches_made_up_rooms_to_their_end():
     assert len(ids) == len(set(ids))  # each message once
 
 
+def test_demo_record_replays_to_the_events_it_watched(tmp_path):
+    rec = tmp_path / "demo-rec"
+    demo = ("demo", "--rooms", "2", "--frames", "5", "--interval", "0.02", "--jsonl")
+    for _ in range(2):  # a second demo replaces the first one's recordings
+        out = run(*demo, "--record", str(rec))
+        assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in rec.iterdir()) == ["demo.host1.flrec", "demo.host2.flrec"]
+    assert f"fastlive replay {rec / 'demo.host1.flrec'}" in out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    for room in ("demo.host1", "demo.host2"):
+        watched = [
+            (r["type"], r["msg_id"])
+            for r in rows
+            if r["room"] == f"@{room}" and r["type"] not in CLIENT_EVENTS
+        ]
+        done = run("replay", "--jsonl", str(rec / f"{room}.flrec"))
+        assert done.returncode == 0, done.stderr
+        assert "repeated" not in done.stderr  # one demo's frames, not two
+        replayed = [(r["type"], r["msg_id"]) for r in map(json.loads, done.stdout.splitlines())]
+        assert replayed == watched and replayed[-1][0] == "LiveEndEvent"
+    refused = run("demo", "--serve", "--record", str(rec))
+    assert refused.returncode == 2 and "--record" in refused.stderr
+
+
+def test_the_cli_loads_the_fake_only_for_demo_and_serve():
+    probe = (
+        "import sys; from fastlive.cli.main import build_parser; "
+        "build_parser().parse_args(['watch', '@a']); "
+        "print(sorted(n for n in sys.modules if n.startswith('fastlive.testing')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
 def test_demo_serve_points_other_commands_at_the_fake(tmp_path):
     server = subprocess.Popen(
         [sys.executable, "-m", "fastlive", "demo", "--serve", "--rooms", "1", "--duration", "60"],
@@ -315,7 +352,8 @@ def test_demo_serve_points_other_commands_at_the_fake(tmp_path):
 
 
 def test_bench_runs_the_decode_benchmark():
-    out = run("bench", "--quick", "--only", "fastlive")
+    # in the checkout: an installed wheel (.ci/run, cibuildwheel) finds the script there
+    out = run("bench", "--quick", "--only", "fastlive", cwd=Path(__file__).resolve().parents[1])
     assert out.returncode == 0, out.stderr
     assert "fastlive decode" in out.stdout and "messages/s" in out.stdout
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+import pytest
+
+from conftest import CAPTURES
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
 
 
 def _python_blocks() -> list[str]:
@@ -25,10 +34,52 @@ async def test_fake_tiktok_example_runs():
     assert {"ConnectEvent", "CommentEvent", "LiveEndEvent"} <= names
 
 
-def test_readme_commands_are_the_ci_commands():
-    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
-    test_command = ci.strip().splitlines()[-1]
-    assert test_command in README
+def test_readme_test_command_and_ci_run_the_same_suite():
+    *_, test_command = re.findall(r"```sh\n(.*?)\n```", _two_commands(), re.DOTALL)
+    assert test_command.endswith(" && .venv/bin/python -m pytest")
+    assert ".venv/bin/pip install -q -e '.[test]'" in test_command  # the source tree
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "`.ci/run`" in _two_commands() and "[test]" in ci and re.search(r"\bpytest\b", ci)
+
+
+def _two_commands() -> str:
+    """The README's section "The two commands"."""
+    return README.split("## The two commands\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _fastlive(command: str, cwd: Path) -> subprocess.CompletedProcess:
+    """One ``.venv/bin/fastlive ...`` of the README, run with this interpreter in ``cwd``."""
+    [program, *args] = shlex.split(command)
+    assert program == ".venv/bin/fastlive", command
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FASTLIVE_", "SIGN_API_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "fastlive", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_main_command_works_in_a_bare_clone(tmp_path):
+    """The main command, in a folder with nothing beside it (no ../shared): a user's clone."""
+    [main_command, *_] = re.findall(r"```sh\n(.*?)\n```", _two_commands(), re.DOTALL)
+    setup, install, *steps = main_command.split(" && ")
+    assert setup == "python3 -m venv .venv" and install.startswith(".venv/bin/pip install")
+    assert steps and "../" not in main_command  # nothing outside the clone
+    assert not (tmp_path.parent / "shared").exists()
+    for step in steps:
+        done = _fastlive(step, tmp_path)
+        assert done.returncode == 0, (step, done.stderr)
+    summary = done.stderr.strip().splitlines()[-1]  # the last step's: the replay's
+    assert int(summary.split()[0]) > 100 and "LiveEndEvent 1" in summary, summary
+    assert "did not decode" not in done.stderr
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason="../shared/captures is absent on this machine")
+def test_decode_of_the_captures_beside_the_clone_works():
+    [command] = re.findall(r"`(\.venv/bin/fastlive decode [^`]*)`", _two_commands())
+    assert "../shared/captures" in command
+    done = _fastlive(command, ROOT)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stderr.strip().splitlines()[-1].split()[0]) > 3000
 
 
 async def test_monitor_example_runs(monkeypatch, tmp_path):
