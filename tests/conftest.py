@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -84,3 +85,32 @@ def fake_in_thread() -> Callable[..., contextlib.AbstractContextManager[FakeTikT
     rooms (``add_room`` options by handle) on its own loop and thread, so the test may block in
     ``client.run()``."""
     return _fake_in_thread
+
+
+# -- the wheel under test (``.ci/run`` sets FASTLIVE_TEST_INSTALLED=1) --------------------------
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def _where_fastlive() -> list[Path]:
+    import fastlive
+    import fastlive._decode
+
+    return [Path(m.__file__).resolve() for m in (fastlive, fastlive._decode)]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"fastlive: {_where_fastlive()[0].parent}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With ``FASTLIVE_TEST_INSTALLED=1`` the suite tests an installed wheel: refuse to run on
+    the checkout's ``src/`` (a file missing from the wheel must fail, not be found in src/)."""
+    if os.environ.get("FASTLIVE_TEST_INSTALLED") != "1":
+        return
+    for path in _where_fastlive():
+        if path.is_relative_to(SRC):
+            raise pytest.UsageError(
+                f"FASTLIVE_TEST_INSTALLED=1 but {path} is in the checkout's src/: install the "
+                "wheel into the venv that runs pytest, and keep src/ off sys.path"
+            )
