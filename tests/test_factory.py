@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -384,3 +386,45 @@ def test_random_traffic_takes_its_users_and_lines() -> None:
                 assert msg.content == "x"
     assert users.pop("WebcastMemberMessage") == {2}
     assert set().union(*users.values()) == {1}
+
+
+# ---------------------------------------------------------------------------
+# Wire helpers and the package
+
+
+def test_message_parts_reads_a_bare_payload() -> None:
+    from fastlive.testing.factory.wire import message_parts, read_varint, varint
+
+    payload = f.chat("hi", **IDS)
+    assert message_parts(payload) == ("WebcastChatMessage", payload, IDS["msg_id"])
+    assert message_parts(("M", b"x", "7")) == ("M", b"x", 7)
+    with pytest.raises(ValueError, match="common.method"):
+        message_parts(b"\x10\x01")  # field 2 only: no common
+    assert read_varint(varint(2**63 + 5) + b"!", 0) == (2**63 + 5, 10)
+    with pytest.raises(ValueError, match="truncated"):
+        read_varint(b"\xff\xff", 0)
+
+
+def test_the_package_exports_the_factory_and_the_server() -> None:
+    from fastlive import testing
+    from fastlive.testing import server
+
+    assert set(testing.__all__) == set(f.__all__) | set(server.__all__)
+    for name in testing.__all__:
+        assert getattr(testing, name) is getattr(f if name in f.__all__ else server, name)
+
+
+def test_the_builders_load_without_the_fake(tmp_path: Path) -> None:
+    """The builders need only the protobuf classes: benchmarks and fuzzers that build
+    messages load neither websockets nor the fake (names load on first use)."""
+    code = (
+        "import sys\n"
+        "from fastlive.testing import chat, fetch_result, push_frame\n"
+        "heavy = ('websockets', 'httpx', 'fastlive.testing.server', 'fastlive.testing.flv',"
+        " 'fastlive.web', 'fastlive.record')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
