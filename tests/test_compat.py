@@ -8,6 +8,8 @@ the same environment variables a user would set (``SIGN_API_URL``...).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import runpy
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import fastlive.exceptions as fl_errors
+from fastlive.batch import Batch
 from fastlive.compat import TikTokLiveClient
 from fastlive.compat import errors as compat_errors
 from fastlive.compat import events as compat_events
@@ -171,26 +174,22 @@ def test_a_tiktoklive_script_runs_with_only_its_imports_changed(
     with fake_in_thread(alice={"room_id": ROOM, "frames": traffic(), "ends": True}) as fake:
         point_at(fake, monkeypatch)
         run_script(to_fastlive(TIKTOKLIVE_SCRIPT), tmp_path)
-    lines = capsys.readouterr().out.splitlines()
-    # Async handlers run as tasks (as in TikTokLive) and the sync like handler runs inline,
-    # so only the first and last lines have a fixed place; the rest must all be there.
-    assert lines[0] == "live: True" and lines[-1] == "Disconnected"
-    assert sorted(lines[1:-1]) == sorted(
-        [
-            f"Connected to @alice (Room ID: {ROOM})",
-            "ConnectEvent: owner @alice",
-            "carol.sings joined",
-            "Carol Singer -> first!",
-            'carol.sings sent 5x "Rose"',
-            'carol.sings sent "Corgi"',
-            "Carol Singer liked 7 times, total 99",
-            "Carol Singer followed",
-            "Carol Singer -> bye",
-            "The stream ended",
-        ]
-    )
-    async_lines = [line for line in lines if "liked" not in line]
-    assert async_lines.index("Carol Singer -> first!") < async_lines.index("Carol Singer -> bye")
+    # Handlers run in arrival order, sync and async alike (on_connect awaits an HTTP
+    # request; everything after it waits its turn), however loaded the machine is.
+    assert capsys.readouterr().out.splitlines() == [
+        "live: True",
+        f"Connected to @alice (Room ID: {ROOM})",
+        "ConnectEvent: owner @alice",
+        "carol.sings joined",
+        "Carol Singer -> first!",
+        'carol.sings sent 5x "Rose"',
+        'carol.sings sent "Corgi"',
+        "Carol Singer liked 7 times, total 99",
+        "Carol Singer followed",
+        "Carol Singer -> bye",
+        "The stream ended",
+        "Disconnected",
+    ]
 
 
 def test_an_async_tiktoklive_script_and_its_errors(
@@ -236,6 +235,101 @@ async def test_the_tiktoklive_constructor(caplog: pytest.LogCaptureFixture):
     assert client.unique_id == "alice"
     assert TikTokLiveClient.parse_unique_id("@alice") == "alice"
     assert "timeout" in caplog.text
-    with pytest.raises(NotImplementedError):
-        TikTokLiveClient(123, is_user_id=True)
     await client.aclose()
+
+
+# -- is_user_id: a numeric user id instead of the @handle ----------------------------------------
+
+USER_ID = 6_900_000_000_000_000_123
+
+
+def profile_page(user: dict | None) -> bytes:
+    """A profile page as TikTok serves it, its user in ``__UNIVERSAL_DATA_FOR_REHYDRATION__``."""
+    scope = {"webapp.user-detail": {"userInfo": {"user": user}}} if user else {}
+    state = json.dumps({"__DEFAULT_SCOPE__": scope})
+    return (
+        "<!DOCTYPE html><html><body>"
+        f'<script id="__UNIVERSAL_DATA_FOR_REHYDRATION__" type="application/json">{state}'
+        "</script></body></html>"
+    ).encode()
+
+
+async def test_is_user_id_looks_the_handle_up_from_the_profile_page():
+    async with FakeTikTok() as fake:
+        fake.add_room("alice", room_id=ROOM, user_id=USER_ID, frames=traffic()[:2], ends=True)
+        page = profile_page({"id": str(USER_ID), "uniqueId": "alice"})
+        fake.fail_next(f"/@{USER_ID}", 200, headers={"Content-Type": "text/html"}, body=page)
+        client = TikTokLiveClient(USER_ID, is_user_id=True, settings=fake.settings())
+        assert client.unique_id == str(USER_ID)  # as in TikTokLive: resolved by start()
+        got: list[str] = []
+        client.on(CommentEvent)(lambda e: got.append(e.comment))
+        await client.connect()
+        await client.aclose()
+        pages = [r.path for r in fake.requests if r.path.startswith("/@")]
+    assert client.unique_id == "alice" and got == ["first!"]
+    assert pages[0] == f"/@{USER_ID}" and pages.count(f"/@{USER_ID}") == 1
+
+
+async def test_is_user_id_errors_and_plain_digits():
+    async with FakeTikTok() as fake:
+        fake.add_room("alice", room_id=ROOM, user_id=USER_ID)
+        settings = fake.settings()
+        # a profile page naming nobody: no such user
+        fake.fail_next(f"/@{USER_ID}", 200, body=profile_page(None))
+        client = TikTokLiveClient(USER_ID, is_user_id=True, settings=settings)
+        with pytest.raises(fl_errors.UserNotFoundError, match=str(USER_ID)):
+            await client.start()
+        # a page without the user data (a challenge page): a WebError that says so
+        with pytest.raises(fl_errors.WebError, match="no readable user data"):
+            await client.is_live()
+        # is_live(user id) resolves the id it is given
+        fake.fail_next(f"/@{USER_ID}", 200, body=profile_page({"uniqueId": "alice"}))
+        assert await client.is_live(str(USER_ID))
+        await client.aclose()
+        # without is_user_id, digits are a handle, and no profile page is asked for
+        before = len(fake.requests)
+        digits = TikTokLiveClient(str(USER_ID), settings=settings)
+        with pytest.raises(fl_errors.UserNotFoundError):
+            await digits.start()
+        assert not [r for r in fake.requests[before:] if r.path == f"/@{USER_ID}"]
+        await digits.aclose()
+
+
+# -- WebsocketResponseEvent: the fetch result each message came in ---------------------------------
+
+
+async def test_websocket_response_events_carry_each_fetch_result():
+    frames = traffic()
+    frames = [frames[0] + frames[1], *frames[2:]]  # two messages in the first frame
+    async with FakeTikTok() as fake:
+        fake.add_room("alice", room_id=ROOM, frames=frames, initial=frames[0][:1], ends=True)
+        client = TikTokLiveClient("alice", settings=fake.settings(connect="signed"))
+        log: list[tuple[str, object]] = []
+        client.on(compat_events.WebsocketResponseEvent)(lambda e: log.append(("response", e)))
+        client.on(BaseEvent)(lambda e: log.append(("event", e)))
+        streamed: list = []
+
+        async def consume() -> None:
+            async for event in client.events():
+                streamed.append(event)
+
+        consumer = asyncio.ensure_future(consume())
+        await client.connect()
+        await consumer
+        await client.aclose()
+
+    # one response before each message's event, with the fetch result it came in
+    assert [kind for kind, _ in log] == ["response", "event"] * (len(log) // 2)
+    pairs = [(log[i][1], log[i + 1][1]) for i in range(0, len(log), 2)]
+    for response, event in pairs:
+        assert isinstance(response.raw, Batch) and response.get_type() == "WebsocketResponseEvent"
+        assert event.msg_id in [e.msg_id for e in response.raw.events]
+    ids = [event.msg_id for _, event in pairs]
+    assert ids[:8] == list(range(1, 9)) and len(ids) == 9  # then the stream end
+    initial, first_frame = pairs[0][0].raw, pairs[1][0].raw
+    assert [e.msg_id for e in initial.events] == [1]  # the sign server's first batch
+    assert [e.msg_id for e in first_frame.events] == [1, 2]  # msg 1 again: a duplicate
+    assert pairs[2][0].raw is not first_frame and first_frame.log_id
+    # only handlers see them: not events(), not the counters
+    assert not any(isinstance(e, compat_events.WebsocketResponseEvent) for e in streamed)
+    assert "WebsocketResponseEvent" not in client.stats.events

@@ -249,13 +249,13 @@ async def test_device_blocked_always_without_a_signer_gives_up_within_budget(fak
     assert not client.signer_configured
     reconnects: list[ReconnectEvent] = []
     client.on(ReconnectEvent)(reconnects.append)
-    started = time.monotonic()
     with pytest.raises(ConnectError) as info:
         await client.connect()
     message = str(info.value)
     assert "gave up on the direct connection after 3 failed attempts" in message
     assert "DEVICE_BLOCKED" in message and "SIGN_API_KEY" in message
-    assert time.monotonic() - started < 3
+    # the budget in the client's own clock: the waits it chose, not the test's wall clock
+    assert sum(r.delay for r in reconnects) < 0.5
     assert len([r for r in fake.requests if r.websocket]) == 4  # the first try + 3 retries
     assert [r.attempt for r in reconnects] == [1, 2, 3]
     assert len({r.cookies["ttwid"] for r in fake.requests if r.websocket}) == 4  # each rotated
@@ -461,11 +461,12 @@ async def test_stream_urls_and_a_recording_that_stops_at_the_stream_end(fake: Fa
     await client.start()
 
     async def end_soon() -> None:
-        await asyncio.sleep(0.4)
+        stream = fake.flv.streams[str(ROOM)]
+        await fake.wait_for(lambda: stream.position >= 100, timeout=30)  # 100 tags sent
         room.end()
 
     ender = asyncio.ensure_future(end_soon())
-    stats = await asyncio.wait_for(record_video(client, tmp_path / "alice.flv", "hd"), 10)
+    stats = await asyncio.wait_for(record_video(client, tmp_path / "alice.flv", "hd"), 60)
     await ender
     await client.disconnect()
     assert (tmp_path / "alice.flv").stat().st_size > 1000
@@ -489,9 +490,8 @@ async def test_record_video_stops_on_the_rooms_live_end_event(fake: FakeTikTok, 
     )
     client = make_client(fake)
     await client.start()
-    started = time.monotonic()
-    stats = await asyncio.wait_for(record_video(client, tmp_path / "v.flv"), 10)
-    assert time.monotonic() - started < 5
+    # the video would last 1,000 s: only the LiveEndEvent can stop the recording this soon
+    stats = await asyncio.wait_for(record_video(client, tmp_path / "v.flv"), 60)
     assert stats.stop_reason == "stopped"
     assert (tmp_path / "v.flv").stat().st_size > 0
     assert not fake.flv.streams[str(ROOM)].ended

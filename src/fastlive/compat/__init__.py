@@ -8,8 +8,9 @@ Event classes and their attribute names are fastlive's, which follow
 TikTokLive's (``event.comment``, ``event.user.nickname``, ``event.gift.name``,
 ``event.repeat_count``, ``event.streaking``...).  What does not carry over:
 the betterproto message objects themselves (use ``event.proto()`` for every
-field), ``WebsocketResponseEvent``'s raw fetch result, and TikTokLive's
-no-argument ``client.web.fetch_room_info()`` (pass the room id).
+field; ``WebsocketResponseEvent.raw`` is a :class:`fastlive.Batch`, the decoded
+fetch result).  Handlers run in arrival order, async ones awaited one after
+another (TikTokLive runs them as concurrent tasks).
 """
 
 from fastlive.compat.client import LogLevel, TikTokLiveClient
