@@ -36,12 +36,13 @@ if sanitize:
 
 extensions = [
     Extension(
-        "fastlive._decode",
-        ["src/fastlive/_decode.pyx"],
+        f"fastlive.{name}",
+        [f"src/fastlive/{name}.pyx"],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
         define_macros=macros,
     )
+    for name in ("_decode", "_inflate")
 ]
 
 setup(ext_modules=cythonize(extensions, compiler_directives=directives, annotate=debug))

@@ -167,12 +167,22 @@ def test_decode_fetch_result_matches_decode():
     assert direct == framed
 
 
-@pytest.mark.parametrize("payload_type", ["hb", "im_enter_room_resp", "ack", ""])
+@pytest.mark.parametrize("payload_type", ["hb", "ack", ""])
 def test_non_msg_frames_have_no_events(payload_type):
     body = fetch_result([("WebcastChatMessage", chat_payload(), 1)])
     batch = fastlive.decode(push_frame(body, payload_type=payload_type))
     assert batch.payload_type == payload_type
     assert batch.events == [] and not batch.need_ack
+
+
+def test_the_join_answer_carries_its_messages():
+    """2026 servers answer im_enter_room with a batch (room message, intro, welcome)."""
+    body = fetch_result([("WebcastChatMessage", chat_payload(), 1)])
+    batch = fastlive.decode(push_frame(body, payload_type="im_enter_room_resp"))
+    assert batch.payload_type == "im_enter_room_resp"
+    assert [type(e).__name__ for e in batch.events] == ["CommentEvent"]
+    empty = fastlive.decode(push_frame(b"", payload_type="im_enter_room_resp", gzip_it=False))
+    assert empty.events == []
 
 
 def test_empty_msg_frame():

@@ -17,6 +17,8 @@ from fastlive._version import __version__
 
 # Each public name and the module that defines it.
 _EXPORTS: dict[str, str] = {
+    # fastlive._inflate
+    "inflater": "fastlive._inflate",
     # fastlive._config
     "Settings": "fastlive._config",
     # fastlive._decode
@@ -171,6 +173,9 @@ _EXPORTS: dict[str, str] = {
     "StreamUrl": "fastlive.web.streams",
 }
 
+# Names read anew on each access: they change at run time.
+_LIVE = frozenset({"inflater"})
+
 __all__ = [
     "DEFAULT_MAX_INFLATED_SIZE",
     "EVENT_TYPES",
@@ -313,6 +318,7 @@ __all__ = [
     "decode_fetch_result",
     "decode_message",
     "event_type",
+    "inflater",
     "record_video",
 ]
 
@@ -324,7 +330,8 @@ def __getattr__(name: str) -> Any:
     except KeyError:
         raise AttributeError(f"module 'fastlive' has no attribute {name!r}") from None
     value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
+    if name not in _LIVE:
+        globals()[name] = value
     return value
 
 
@@ -333,6 +340,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from fastlive._inflate import inflater
     from fastlive._config import (
         Settings,
     )

@@ -21,10 +21,7 @@ from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcmp
 
-cdef extern from "Python.h":
-    const Py_ssize_t PY_SSIZE_T_MAX
-
-import zlib
+from fastlive._inflate cimport inflate_gzip
 
 from fastlive import events as _ev
 from fastlive.batch import Batch
@@ -52,8 +49,6 @@ cdef object Caption = _ev.Caption
 cdef object UnknownEvent = _ev.UnknownEvent
 cdef object DecodeErrorEvent = _ev.DecodeErrorEvent
 cdef object _Batch = Batch
-cdef object _zlib_error = zlib.error
-cdef object _decompressobj = zlib.decompressobj
 
 cdef str EMPTY = ""
 cdef str SRC = "_src"
@@ -1567,25 +1562,8 @@ cdef object _with_msg_id(object event, int64_t msg_id):
     return msgspec.structs.replace(event, msg_id=msg_id)
 
 
-cdef bytes _inflate(bytes payload, Py_ssize_t limit):
-    if limit < 0:
-        raise ValueError("max_inflated_size must be zero or more")
-    d = _decompressobj(31)  # gzip container
-    try:
-        # one byte past the limit tells "too large" from "exactly the limit"
-        out = d.decompress(payload, limit + 1 if limit < PY_SSIZE_T_MAX else limit)
-    except _zlib_error as exc:
-        raise DecodeError(f"bad gzip payload ({exc})", 0) from None
-    if len(out) > limit:
-        raise DecodeError(
-            f"inflated payload larger than max_inflated_size={limit} bytes "
-            "(raise the limit if the peer is trusted)", 0)
-    if not d.eof:
-        raise DecodeError("truncated gzip payload", len(payload))
-    if d.unused_data:
-        raise DecodeError("bytes after the end of the gzip payload",
-                          len(payload) - len(d.unused_data))
-    return out
+cdef inline bytes _inflate(bytes payload, Py_ssize_t limit):
+    return inflate_gzip(payload, limit)  # libdeflate, or zlib (fastlive._inflate)
 
 
 cdef bint _is_gzip(bytes payload):
@@ -1595,7 +1573,9 @@ cdef bint _is_gzip(bytes payload):
 def decode(bytes data not None, *, Py_ssize_t max_inflated_size=DEFAULT_MAX_INFLATED_SIZE):
     """Decode one websocket binary message (a ``WebcastPushFrame``) into a ``Batch``.
 
-    ``events`` is empty unless ``payload_type`` is ``"msg"``. A gzip payload
+    ``events`` is empty unless ``payload_type`` is ``"msg"``, or ``"im_enter_room_resp"``
+    with a payload: the join's answer carries a batch too (room message, intro, welcome).
+    A gzip payload
     (header ``compress_type: gzip`` or the gzip magic) is inflated, up to
     ``max_inflated_size`` bytes.
 
@@ -1639,7 +1619,8 @@ def decode(bytes data not None, *, Py_ssize_t max_inflated_size=DEFAULT_MAX_INFL
             payload = _slice(&s)
         else:  # service, method, payload_encoding
             skip_field(&r, w)
-    if payload_type != "msg":
+    if payload_type != "msg" and (payload_type != "im_enter_room_resp"
+                                  or PyBytes_GET_SIZE(payload) == 0):
         return _Batch(log_id, seq_id, payload_type, False, EMPTY, EMPTY, False, {}, EMPTY,
                       0, 0, 0, [])
     if gzip_header or _is_gzip(payload):
