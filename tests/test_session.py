@@ -34,6 +34,8 @@ from fastlive.session import (
     Session,
     State,
     backoff,
+    backoff_delay,
+    jittered,
     parse_handshake_options,
 )
 from fastlive.testing import chat, control, fetch_result, gift, like, push_frame
@@ -411,9 +413,62 @@ def test_backoff_jitter_stays_in_bounds():
         next(backoff(1, 2, 3, jitter=1.5))
 
 
+def test_backoff_delay_is_the_nth_delay_of_backoff():
+    delays = backoff(0.5, 3.0, 20.0, 0.3, rand=lambda: 0.9)
+    assert [next(delays) for _ in range(5)] == [
+        backoff_delay(n, 0.5, 3.0, 20.0, 0.3, rand=lambda: 0.9) for n in range(1, 6)
+    ]
+    assert backoff_delay(1, 2.0, 2.0, 30.0, 0.2, rand=lambda: 1.0) == pytest.approx(2.4)
+    assert backoff_delay(10, 2.0, 2.0, 30.0, 0.2, rand=lambda: 1.0) == 30.0  # jitter stays under
+    assert backoff_delay(10_000, 1.0, 2.0, 60.0, 0.0) == 60.0  # no overflow after long failures
+    assert backoff_delay(0, 1.0, 2.0, 60.0, 0.0) == 1.0
+
+
+def test_jittered():
+    assert jittered(10.0, 0.0, rand=lambda: 0.0) == 10.0
+    assert jittered(10.0, 0.2, rand=lambda: 0.0) == pytest.approx(8.0)
+    assert jittered(10.0, 0.2, rand=lambda: 1.0) == pytest.approx(12.0)
+    with pytest.raises(ValueError, match="jitter"):
+        jittered(1.0, -0.1)
+
+
+def test_one_inflated_size_bound():
+    """The Session's default bound and the decoder's are the one in ``_config``."""
+    from fastlive import _config, _decode
+
+    assert Session(ROOM).max_inflated_size == _config.DEFAULT_MAX_INFLATED_SIZE
+    assert _decode.DEFAULT_MAX_INFLATED_SIZE == _config.DEFAULT_MAX_INFLATED_SIZE
+
+
 def test_parse_handshake_options():
     assert parse_handshake_options('ping-interval=7; compress="gzip"; junk') == {
         "ping-interval": "7",
         "compress": "gzip",
     }
     assert parse_handshake_options("") == {}
+
+
+# -- the join's answer ------------------------------------------------------------------
+
+
+def test_the_join_answer_delivers_its_room_message_and_intro(session: Session):
+    """2026 servers answer im_enter_room with a batch: its messages are events, not lost."""
+    from fastlive.events import LiveIntroEvent, RoomEvent
+    from fastlive.testing.factory import live_intro
+
+    room = pb.WebcastRoomMessage(content="Welcome to the room!").SerializeToString()
+    body = fetch_result(
+        [("WebcastRoomMessage", room, 501), ("WebcastLiveIntroMessage", live_intro(), 502)],
+        need_ack=False,
+    )
+    session.data_to_send()  # the join
+    session.receive(push_frame(body, log_id=9, payload_type="im_enter_room_resp"))
+    events = [e for e in session.events_received() if not isinstance(e, ConnectEvent)]
+    assert [type(e) for e in events] == [RoomEvent, LiveIntroEvent]
+    assert events[0].content == "Welcome to the room!"
+    assert session.data_to_send() == []  # nothing to ack
+
+
+def test_an_empty_join_answer_is_ignored(session: Session):
+    session.receive(push_frame(b"", log_id=1, payload_type="im_enter_room_resp", gzip=False))
+    assert [e for e in session.events_received() if not isinstance(e, ConnectEvent)] == []

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import time
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
 
 import fastlive
-from fastlive._config import DEFAULT_USER_AGENT, Settings
+from fastlive._config import DEFAULT_SIGN_RETRY_AFTER, DEFAULT_USER_AGENT, Settings
 from fastlive.exceptions import (
     SignAPIError,
     SignatureMissingTokensError,
@@ -21,7 +20,6 @@ from fastlive.exceptions import (
 )
 from fastlive.testing import FakeTikTok, chat
 from fastlive.web.signer import (
-    DEFAULT_RETRY_AFTER,
     SignClient,
     SignedFetch,
     build_ws_url,
@@ -47,8 +45,12 @@ async def http():
         yield client
 
 
+NOW = 1_760_000_000.0
+"""The sign client's clock in these tests (a Unix time)."""
+
+
 def signer(fake: FakeTikTok, http: httpx.AsyncClient, **settings) -> SignClient:
-    return SignClient(fake.settings(**settings), http)
+    return SignClient(fake.settings(**settings), http, clock=lambda: NOW)
 
 
 def query_of(url: str) -> list[tuple[str, str]]:
@@ -131,29 +133,29 @@ async def test_authenticated_fetch_sends_the_session(fake, http):
 async def test_rate_limit_carries_retry_after_and_reset(fake, http):
     fake.room(ROOM).sign_faults = [429]
     fake.room(ROOM).retry_after = 2.5
-    before = time.time()
     with pytest.raises(SignatureRateLimitError) as caught:
         await signer(fake, http).fetch(ROOM, user_agent=UA)
     error = caught.value
     assert error.retry_after == 2.5 and error.status == 429
-    assert before + 2 <= error.reset_time <= time.time() + 3  # RateLimit-Reset: 2 (seconds)
+    assert error.reset_time == NOW + 2  # RateLimit-Reset: 2 (seconds from now)
     assert "(minute)" in str(error) and "2.5 s" in str(error)
     assert isinstance(error, SignAPIError)
 
 
 async def test_rate_limit_from_a_reset_timestamp(fake, http):
-    reset = int(time.time()) + 30
+    reset = int(NOW) + 30
     fake.fail_next("/webcast/fetch", 429, headers={"X-RateLimit-Reset": str(reset)})
     with pytest.raises(SignatureRateLimitError) as caught:
         await signer(fake, http).fetch(ROOM, user_agent=UA)
-    assert caught.value.reset_time == reset and 28 <= caught.value.retry_after <= 30
+    assert caught.value.reset_time == reset and caught.value.retry_after == 30
 
 
 async def test_rate_limit_without_headers_waits_the_default(fake, http):
     fake.fail_next("/webcast/fetch", 429, body=b"not json")
     with pytest.raises(SignatureRateLimitError) as caught:
         await signer(fake, http).fetch(ROOM, user_agent=UA)
-    assert caught.value.retry_after == DEFAULT_RETRY_AFTER and caught.value.reset_time is None
+    assert caught.value.retry_after == DEFAULT_SIGN_RETRY_AFTER
+    assert caught.value.reset_time is None
 
 
 async def test_sign_server_down(http):

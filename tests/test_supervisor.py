@@ -293,10 +293,27 @@ def test_connect_mode_rejects_unknown():
         ConnectMode.parse("websocket")
 
 
-def test_connect_mode_from_env():
-    assert ConnectMode.from_env({"FASTLIVE_CONNECT": "signed"}) is S
-    assert ConnectMode.from_env({}) is ConnectMode.AUTO
+def test_connect_mode_from_the_settings():
+    """The environment is read by ``Settings.from_env`` alone; the mode parses its value."""
+    assert ConnectMode.parse(Settings.from_env({"FASTLIVE_CONNECT": " Signed "}).connect) is S
+    assert ConnectMode.parse(Settings.from_env({}).connect) is ConnectMode.AUTO
     assert str(ConnectMode.DIRECT) == "direct"
+
+
+def test_signer_configured_comes_from_the_settings():
+    assert not Settings.from_env({}).signer_configured
+    assert Settings.from_env({"SIGN_API_KEY": "k"}).signer_configured
+    assert Settings.from_env({"SIGN_API_URL": "https://sign.example/"}).signer_configured
+    default_url = Settings().sign_api_url
+    chosen = Settings.from_env({"SIGN_API_URL": default_url})
+    assert chosen.signer_configured and chosen.sign_api_url_chosen
+    assert Settings.from_env({}, sign_api_url=default_url).signer_configured
+
+
+def test_backoff_never_exceeds_its_cap():
+    sup = Supervisor("direct", max_retries=20, backoff_max=30.0, jitter=0.2, rand=lambda: 1.0)
+    delays = [sup.attempt_ended(ERR, 0.0, 0).delay for _ in range(8)]
+    assert delays[:4] == pytest.approx([2.4, 4.8, 9.6, 19.2]) and max(delays) == 30.0
 
 
 def test_settings_connect_and_ws_url():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -139,15 +138,24 @@ async def test_mint_gives_up_after_its_rounds(profiles, caplog):
     assert (minter.mints, minter.misses, minter.failures) == (0, 6, 1)
 
 
+class Sleeps:
+    """An injected ``sleep``: records each wait, waits for none."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
 async def test_mint_spaces_its_rounds(profiles):
     profiles.every = 0
+    sleeps = Sleeps()
     settings = _settings(profiles, ttwid_attempts=3, ttwid_retry_delay=0.2)
-    async with TtwidMinter(settings, impersonate=False) as minter:
-        start = time.monotonic()
+    async with TtwidMinter(settings, impersonate=False, sleep=sleeps) as minter:
         with pytest.raises(TtwidMissingError):
             await minter.mint(UA)  # no handle: only /@tiktok
-        elapsed = time.monotonic() - start
-    assert 0.4 <= elapsed < 2.0  # two pauses between three rounds, none after the last
+    assert sleeps.waits == [0.2, 0.2]  # two pauses between three rounds, none after the last
     assert profiles.paths() == ["/@tiktok"] * 3
 
 
@@ -168,12 +176,12 @@ async def test_mint_takes_the_cookie_from_a_redirect_hop(profiles):
 
 
 async def test_mint_unreachable_raises_at_once():
+    sleeps = Sleeps()
     settings = Settings(web_url="http://127.0.0.1:9", ttwid_retry_delay=5.0, http_timeout=2.0)
-    async with TtwidMinter(settings, impersonate=False) as minter:
-        start = time.monotonic()
+    async with TtwidMinter(settings, impersonate=False, sleep=sleeps) as minter:
         with pytest.raises(TtwidMissingError) as info:
             await minter.mint(UA, "alice")
-    assert time.monotonic() - start < 2.0  # no retry delay
+    assert sleeps.waits == []  # no retry delay
     assert info.value.unreachable and info.value.attempts == 1
     assert "Could not reach http://127.0.0.1:9/@alice" in str(info.value)
     assert minter.failures == 1

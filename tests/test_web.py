@@ -7,7 +7,6 @@ import email.utils
 import importlib.util
 import logging
 import socket
-import time
 
 import httpx
 import pytest
@@ -18,6 +17,7 @@ from fastlive.exceptions import (
     AgeRestrictedError,
     FastLiveError,
     RateLimitedError,
+    TikTokBlockedError,
     UserNotFoundError,
     UserOfflineError,
     WebError,
@@ -77,14 +77,19 @@ def test_normalize_unique_id_rejects_empty(value):
 def test_safe_url_drops_query_and_credentials():
     url = "https://user:pw@www.tiktok.com:8443/api-live/user/room/?msToken=x&sessionid=y#f"
     assert safe_url(url) == "https://www.tiktok.com:8443/api-live/user/room/"
+    assert safe_url("http://u:p@[::1]:8080/x?k=v") == "http://[::1]:8080/x"
 
 
 def test_parse_retry_after():
+    now = 1_760_000_000.0
     assert parse_retry_after("7") == 7.0
     assert parse_retry_after("1.5") == 1.5
+    assert parse_retry_after("-3") == 0.0
     assert parse_retry_after(None) is None and parse_retry_after("soon") is None
-    date = email.utils.formatdate(time.time() + 30, usegmt=True)
-    assert 25 < parse_retry_after(date) <= 30
+    assert parse_retry_after("inf") is None and parse_retry_after("nan") is None
+    date = email.utils.formatdate(now + 30, usegmt=True)
+    assert parse_retry_after(date, now) == 30.0
+    assert parse_retry_after(email.utils.formatdate(now - 30, usegmt=True), now) == 0.0
 
 
 # -- room id -------------------------------------------------------------------------
@@ -187,6 +192,9 @@ async def test_is_live_many_without_ids_in_entries_uses_order(fake, web):
     )
     assert await web.fetch_is_live_many([5, 6]) == [False, True]
     assert await web.fetch_is_live_many([]) == []
+    zero_ids = b'{"data": [{"room_id": 0, "alive": true}, {"room_id_str": "x", "alive": true}]}'
+    fake.fail_next("/webcast/room/check_alive/", 200, body=zero_ids)
+    assert await web.fetch_is_live_many([5, 6]) == [True, True]  # no usable id: request order
 
 
 # -- room info and gifts ---------------------------------------------------------
@@ -334,19 +342,50 @@ async def test_429_is_rate_limited_with_retry_after(fake, web):
     assert caught.value.retry_after is None
 
 
-@pytest.mark.parametrize("status", [403, 404, 500, 503])
-async def test_other_statuses_are_web_errors(fake, web, status):
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(403, TikTokBlockedError), (404, WebError), (500, WebError), (503, WebError)],
+)
+async def test_other_statuses_are_web_errors(fake, web, status, error):
     fake.fail_next("/webcast/room/info/", status)
     with pytest.raises(WebError) as caught:
         await web.fetch_room_info(ROOM)
-    assert caught.value.status == status and type(caught.value) is WebError
+    assert caught.value.status == status and type(caught.value) is error
     assert f"HTTP {status}" in str(caught.value) and "?" not in str(caught.value)
+    assert any(w in str(caught.value) for w in ("try", "wait"))  # says what to do
 
 
-async def test_non_json_answer(fake, web):
-    fake.fail_next("/webcast/room/info/", 200, body=b"<html>captcha</html>")
-    with pytest.raises(WebError, match="not JSON"):
+async def test_the_live_page_fails_like_the_api(fake, web):
+    fake.fail_next("/@alice/live", 403)
+    with pytest.raises(TikTokBlockedError, match="HTTP 403"):
+        await web._room_id_from_html("alice")
+
+
+@pytest.mark.parametrize(
+    "body", [b"<html>captcha</html>", b"", b'["a list"]', b"[" * 100_000 + b"]" * 100_000]
+)
+async def test_non_json_answer(fake, web, body):
+    fake.fail_next("/webcast/room/info/", 200, body=body)
+    with pytest.raises(TikTokBlockedError, match="not JSON") as caught:
         await web.fetch_room_info(ROOM)
+    assert caught.value.status == 200 and isinstance(caught.value, WebError)
+
+
+async def test_server_words_are_kept_without_the_session(fake, web):
+    web.set_session(SESSION, "useast1a")
+    words = f'{{"message": "session {SESSION} is not allowed here"}}'.encode()
+    fake.fail_next("/webcast/room/info/", 400, body=words)
+    with pytest.raises(WebError) as caught:
+        await web.fetch_room_info(ROOM)
+    assert "is not allowed here" in str(caught.value) and "***" in str(caught.value)
+    assert SESSION not in str(caught.value) and caught.value.__cause__ is None
+
+
+async def test_429_reads_a_rate_limit_reset_too(fake, web):
+    fake.fail_next("/webcast/room/info/", 429, headers={"RateLimit-Reset": "12"})
+    with pytest.raises(RateLimitedError) as caught:
+        await web.fetch_room_info(ROOM)
+    assert caught.value.retry_after == 12.0 and "12 s" in str(caught.value)
 
 
 async def test_unreachable_host_is_a_web_error_without_query(caplog):
@@ -362,6 +401,7 @@ async def test_unreachable_host_is_a_web_error_without_query(caplog):
             assert not isinstance(error, httpx.HTTPError) and isinstance(error, FastLiveError)
             assert f"127.0.0.1:{port}/" in str(error) and "network" in str(error)
             assert "?" not in str(error) and "device_id" not in str(error)
+            assert error.__cause__ is None  # httpx's error holds the request and its cookies
     assert SESSION not in caplog.text
 
 

@@ -340,7 +340,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
-    from fastlive._inflate import inflater
     from fastlive._config import (
         Settings,
     )
@@ -353,6 +352,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         decode_fetch_result,
         decode_message,
     )
+    from fastlive._inflate import inflater
     from fastlive.batch import (
         Batch,
     )

@@ -58,7 +58,9 @@ DEFAULT_DIRECT_MAX_RETRIES = 5
 
 # The client (``fastlive.client``).
 DEFAULT_EVENT_QUEUE = 1024
-"""Events buffered per ``events()`` iterator before the reader waits for it."""
+"""Events buffered per ``events()`` iterator, and calls queued for async handlers, per client."""
+OVERFLOW_POLICIES = ("block", "drop_oldest")
+"""What a full event queue does: make the room wait, or drop (and count) the oldest event."""
 DEFAULT_CLOSE_TIMEOUT = 2.0
 """Longest wait for TikTok's answer to our close frame (it often sends none)."""
 
@@ -85,6 +87,8 @@ DEFAULT_SIGN_JITTER = 0.1
 """Random extra wait, as a fraction of one interval (1 / rate)."""
 DEFAULT_SIGN_MAX_BLOCK = 3600.0
 """A 429 closes the gate for at most this many seconds (a bad reset header is capped)."""
+DEFAULT_SIGN_RETRY_AFTER = 60.0
+"""Seconds to wait after a sign server's 429 that says nothing about when to retry."""
 
 # The video recorder (``fastlive.record.video``).
 DEFAULT_VIDEO_STALL_TIMEOUT = 15.0
@@ -154,6 +158,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     healthy_session: float = DEFAULT_HEALTHY_SESSION
     device_blocked_delay: float = DEFAULT_DEVICE_BLOCKED_DELAY
     direct_max_retries: int = DEFAULT_DIRECT_MAX_RETRIES
+    sign_api_url_chosen: bool = False
+    """``sign_api_url`` was chosen (``SIGN_API_URL``, or given to ``from_env``), even
+    if it is the default URL: ``auto`` may then switch to the sign server."""
 
     def __post_init__(self) -> None:
         if self.connect not in CONNECT_MODES:
@@ -167,6 +174,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         return (
             f"Settings(web_url={self.web_url!r}, webcast_url={self.webcast_url!r}, "
             f"sign_api_url={self.sign_api_url!r}, sign_api_key={key!r})"
+        )
+
+    @property
+    def signer_configured(self) -> bool:
+        """A sign server was set up on purpose: an API key, or a chosen or non-default URL."""
+        return (
+            bool(self.sign_api_key)
+            or self.sign_api_url_chosen
+            or self.sign_api_url != DEFAULT_SIGN_API_URL
         )
 
     @classmethod
@@ -186,4 +202,6 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             values["connect"] = str(getattr(mode, "value", mode)).strip().lower()
         if "ws_url" in values:
             values["ws_url"] = resolve_ws_url(values["ws_url"])
+        if "sign_api_url" in values:
+            values.setdefault("sign_api_url_chosen", True)
         return cls(**values)

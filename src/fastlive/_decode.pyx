@@ -27,7 +27,7 @@ from fastlive import events as _ev
 from fastlive.batch import Batch
 from fastlive.exceptions import DecodeError
 
-DEFAULT_MAX_INFLATED_SIZE = 16 * 1024 * 1024
+from fastlive._config import DEFAULT_MAX_INFLATED_SIZE
 
 # Event classes, cached as C globals (the decoder calls them positionally).
 cdef object User = _ev.User

@@ -37,7 +37,8 @@ Theory of operation, every state rule in this file::
   ``log_id`` and the batch's ``internal_ext`` (``"-"`` when empty, as
   TikTokLive does; direct: no ack when empty); the initial batch is never
   acked (it came over HTTP).
-- Frames other than ``msg`` (server ``hb``, ``im_enter_room_resp``...) are ignored.
+- Frames other than ``msg`` are ignored (server ``hb``...), except the events that an
+  ``im_enter_room_resp`` carries (room message, intro, welcome), which are delivered.
 - A frame that does not decode at all becomes an ``ErrorEvent(source="decode")``;
   the connection goes on.  One bad message inside a good batch is the
   decoder's ``DecodeErrorEvent``, passed through like any other event.
@@ -47,6 +48,7 @@ Theory of operation, every state rule in this file::
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -80,12 +82,15 @@ __all__ = [
     "Session",
     "State",
     "backoff",
+    "backoff_delay",
+    "jittered",
     "parse_handshake_options",
 ]
 
 _MAX_ENTER_UNIQUE_ID = 2**63 - 1
 _EMPTY_ACK = "-"
 _MSG = "msg"
+_JOINED = "im_enter_room_resp"  # the join's answer: its batch holds room, intro, welcome
 
 
 class State(IntEnum):
@@ -208,6 +213,8 @@ class Session:
             self._events.append(ErrorEvent(error=repr(exc), source="decode", exception=exc))
             return
         if batch.payload_type != _MSG:
+            if batch.payload_type == _JOINED and batch.events:
+                self._accept(batch.events)
             return
         self.batches_received += 1
         if batch.need_ack:
@@ -295,15 +302,47 @@ def backoff(
 
     Each delay is scaled by a random factor in ``[1 - jitter, 1 + jitter]`` (and
     still capped at ``max``), so many clients dropped at once do not come back
-    at once.  Infinite: the caller counts attempts.
+    at once.  Infinite: the caller counts attempts.  The n-th delay (from 1) is
+    ``backoff_delay(n, ...)``, for callers that keep the count themselves.
     """
+    _check_jitter(jitter)
+    for attempt in itertools.count(1):
+        yield backoff_delay(attempt, initial, factor, max, jitter, rand=rand)
+
+
+def backoff_delay(
+    attempt: int,
+    initial: float,
+    factor: float,
+    max: float,
+    jitter: float = 0.5,
+    *,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """The delay before reconnect ``attempt`` (1, 2, ...): the one ``backoff()`` yields n-th.
+
+    ``min(initial * factor**(attempt - 1), max)``, jittered (:func:`jittered`),
+    then capped at ``max`` again: never longer than ``max``.
+    """
+    cap = max  # the parameter shadows the builtin
+    try:
+        delay = initial * factor ** (attempt - 1 if attempt > 1 else 0)
+    except OverflowError:  # a long run of failures: the cap
+        delay = cap
+    return min(jittered(min(delay, cap), jitter, rand=rand), cap)
+
+
+def jittered(delay: float, jitter: float, *, rand: Callable[[], float] = random.random) -> float:
+    """``delay`` scaled by a random factor in ``[1 - jitter, 1 + jitter]`` (0: unchanged)."""
+    _check_jitter(jitter)
+    if not jitter:
+        return delay
+    return delay * (1 - jitter + 2 * jitter * rand())
+
+
+def _check_jitter(jitter: float) -> None:
     if not 0 <= jitter <= 1:
         raise ValueError("jitter must be between 0 and 1")
-    delay = initial
-    while True:
-        scaled = delay * (1 - jitter + 2 * jitter * rand())
-        yield min(scaled, max)
-        delay = min(delay * factor, max)
 
 
 def parse_handshake_options(value: str) -> dict[str, str]:

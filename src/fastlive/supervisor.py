@@ -20,7 +20,8 @@ Theory of operation (protocol.md §2.8.8, improved):
   the mode's retry budget the mode is spent.
 - Delay: ``device_blocked_delay`` after DEVICE_BLOCKED, else
   ``min(backoff_initial * 2**(n-1), backoff_max)`` (2, 4, 8, 16, 30 s), each
-  scaled by a random factor in ``[1 - jitter, 1 + jitter]``.
+  scaled by a random factor in ``[1 - jitter, 1 + jitter]``; a backoff delay
+  never exceeds ``backoff_max`` (:func:`fastlive.session.backoff_delay`).
 - Session (direct only): rotate after MINT_FAILED, DEVICE_BLOCKED, REJECTED,
   and an ERROR that was not healthy; keep otherwise.
 - ``STREAM_ENDED`` stops for good: a room that ended is never reconnected.
@@ -37,9 +38,8 @@ Theory of operation (protocol.md §2.8.8, improved):
 
 from __future__ import annotations
 
-import os
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from enum import Enum
 
 import msgspec
@@ -52,6 +52,7 @@ from fastlive._config import (
     DEFAULT_RECONNECT_ATTEMPTS,
 )
 from fastlive.exceptions import ConnectError
+from fastlive.session import backoff_delay, jittered
 
 __all__ = [
     "Action",
@@ -62,9 +63,9 @@ __all__ = [
     "SupervisorStats",
 ]
 
-CONNECT_ENV = "FASTLIVE_CONNECT"
 DIRECT_BACKOFF_INITIAL = 2.0
 DIRECT_BACKOFF_MAX = 30.0
+DIRECT_BACKOFF_FACTOR = 2.0
 DEFAULT_JITTER = 0.2
 MAX_COOLDOWN_FACTOR = 8
 BLOCKED_TO_SWITCH = 2
@@ -99,12 +100,6 @@ class ConnectMode(str, Enum):
             raise ValueError(
                 f"{value!r} is not a connection mode: use auto, direct or signed"
             ) from None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ConnectMode:
-        """The mode in ``FASTLIVE_CONNECT`` (of ``os.environ`` or ``env``); ``auto`` if unset."""
-        env = os.environ if env is None else env
-        return cls.parse(env.get(CONNECT_ENV))
 
 
 DIRECT = ConnectMode.DIRECT
@@ -347,11 +342,21 @@ class Supervisor:
             return self._give_up(why, blocked)
         if rotate:
             stats.rotations += 1
-        delay = self.device_blocked_delay if blocked else self._backoff(self.n)
+        if blocked:
+            delay = jittered(self.device_blocked_delay, self.jitter, rand=self._rand)
+        else:
+            delay = backoff_delay(
+                self.n,
+                self.backoff_initial,
+                DIRECT_BACKOFF_FACTOR,
+                self.backoff_max,
+                self.jitter,
+                rand=self._rand,
+            )
         return Decision(
             action=Action.RECONNECT,
             mode=mode,
-            delay=self._jittered(delay),
+            delay=delay,
             rotate=rotate,
             attempt=self.n,
             max_retries=budget,
@@ -432,14 +437,6 @@ class Supervisor:
             device_blocked=blocked,
             reason=reason,
         )
-
-    def _backoff(self, n: int) -> float:
-        return min(self.backoff_initial * 2 ** max(n - 1, 0), self.backoff_max)
-
-    def _jittered(self, delay: float) -> float:
-        if not self.jitter:
-            return delay
-        return delay * (1 - self.jitter + 2 * self.jitter * self._rand())
 
 
 def _describe(outcome: Outcome, lived: float) -> str:

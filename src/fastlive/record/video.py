@@ -34,7 +34,6 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -60,6 +59,8 @@ from fastlive.exceptions import (
     StreamUnavailableError,
 )
 from fastlive.record.flv import DEFAULT_MAX_TAG_SIZE, SCRIPT, FLVParser, FLVTag, TagDeduplicator
+from fastlive.session import backoff_delay
+from fastlive.web import safe_url
 from fastlive.web.streams import StreamUrl, parse_stream_urls, pick_stream
 
 if TYPE_CHECKING:
@@ -80,6 +81,8 @@ logger = logging.getLogger("fastlive.record.video")
 
 _DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _EXPIRED = {403, 404, 410}
+VIDEO_BACKOFF_FACTOR = 2.0
+"""Each failed attempt in a row doubles the wait before the next (up to ``backoff_max``)."""
 _SEGMENT_RE = r"\.\d{3}\.flv"
 
 RefreshUrl = Callable[[], Awaitable["str | StreamUrl"]]
@@ -172,6 +175,9 @@ class VideoRecorder:
         manifest: at the end, write ``name.video.json`` (the stats and each segment's
             wall-clock start, to line the video up with recorded events).
         wallclock: the clock of ``SegmentInfo.started_at`` (share it with the events).
+        clock: the monotonic clock of ``duration``, ``elapsed`` and the bitrate
+            (``time.monotonic``; injectable, so tests need no wall clock).
+        sleep: the wait between failed attempts (``asyncio.sleep``; injectable too).
     """
 
     def __init__(
@@ -196,6 +202,8 @@ class VideoRecorder:
         overwrite: bool = False,
         manifest: bool = False,
         wallclock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         if duration is not None and duration <= 0:
             raise ValueError("duration must be positive (or None for no limit)")
@@ -217,6 +225,8 @@ class VideoRecorder:
         self.overwrite = overwrite
         self.manifest = manifest
         self._wallclock = wallclock
+        self._clock = clock
+        self._sleep = sleep
         self.stats = RecordingStats()
         self._dedup = TagDeduplicator()
         self._file: IO[bytes] | None = None
@@ -226,7 +236,7 @@ class VideoRecorder:
         self._header = b""
         self._after_reconnect = False
         self._last_media_ts: int | None = None
-        self._started = 0.0
+        self._started: float | None = None
         self._samples: deque[tuple[float, int]] = deque()
         self._running = False
 
@@ -251,7 +261,7 @@ class VideoRecorder:
         own_http = self._http is None
         if self._http is None:
             self._http = httpx.AsyncClient(follow_redirects=True)
-        self._started = time.monotonic()
+        self._started = self._clock()
         main = asyncio.ensure_future(self._record())
         stop_wait = asyncio.ensure_future(self._stop.wait()) if self._stop is not None else None
         try:
@@ -284,11 +294,12 @@ class VideoRecorder:
         self, main: asyncio.Future[str], stop_wait: asyncio.Future[Any] | None
     ) -> str:
         waiters = {main} if stop_wait is None else {main, stop_wait}
+        assert self._started is not None
         deadline = None if self.duration is None else self._started + self.duration
         while True:
             timeout = self.progress_interval
             if deadline is not None:
-                timeout = min(timeout, max(0.0, deadline - time.monotonic()))
+                timeout = min(timeout, max(0.0, deadline - self._clock()))
             done, _ = await asyncio.wait(
                 waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
@@ -298,15 +309,15 @@ class VideoRecorder:
             if stop_wait is not None and stop_wait in done:
                 logger.info("recording stopped (the stop event was set)")
                 return "stopped"
-            if deadline is not None and time.monotonic() >= deadline:
+            if deadline is not None and self._clock() >= deadline:
                 logger.info("recording stopped: %.0f s recorded", self.duration)
                 return "duration"
 
     def _tick(self) -> None:
         """Update elapsed time and bitrate; report progress."""
-        now = time.monotonic()
+        now = self._clock()
         stats = self.stats
-        stats.elapsed = now - self._started if self._started else 0.0
+        stats.elapsed = 0.0 if self._started is None else now - self._started
         samples = self._samples
         samples.append((now, stats.bytes_received))
         while len(samples) > 2 and now - samples[1][0] >= DEFAULT_VIDEO_BITRATE_WINDOW:
@@ -367,13 +378,13 @@ class VideoRecorder:
                 raise self._give_up(last)
             logger.warning(
                 "video stream %s: %s; reconnecting (attempt %d of %d)",
-                _safe(url),
+                safe_url(url),
                 last,
                 failures,
                 self.reconnect_attempts,
             )
             if not got_data:
-                await asyncio.sleep(self._delay(failures))
+                await self._sleep(self._delay(failures))
 
     async def _fresh_url(self) -> str:
         assert self._refresh is not None
@@ -382,7 +393,7 @@ class VideoRecorder:
 
     def _delay(self, failures: int) -> float:
         initial, cap = self._backoff
-        return min(cap, initial * 2 ** max(0, failures - 1))
+        return backoff_delay(failures, initial, VIDEO_BACKOFF_FACTOR, cap, jitter=0.0)
 
     def _give_up(self, last: _Retry) -> StreamError:
         paths = tuple(self.stats.paths)
@@ -702,14 +713,8 @@ def progress_line(stats: RecordingStats) -> str:
     return line
 
 
-def _safe(url: str) -> str:
-    """``url`` without its query (TikTok signs stream URLs there): fit for logs."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
-
-
 def _status_message(status: int, url: str) -> str:
-    where = _safe(url)
+    where = safe_url(url)
     if status == 403:
         return (
             f"The stream URL {where} answered 403 Forbidden: it expired or needs a "

@@ -14,27 +14,24 @@ code talks to TikTok or to :class:`fastlive.testing.FakeTikTok` on loopback.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import random
 import re
-import time
 from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from fastlive._config import Settings
 from fastlive.exceptions import (
     AgeRestrictedError,
-    RateLimitedError,
     UserNotFoundError,
     UserOfflineError,
     WebError,
 )
+from fastlive.web._http import as_int, json_or_error, make_http_client, send, status_error
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -48,6 +45,8 @@ logger = logging.getLogger("fastlive.web")
 DEFAULT_LOCATION = {"lang": "en", "lang_country": "en-GB", "country": "GB", "tz": "Europe/London"}
 DEFAULT_SCREEN = (1920, 1080)
 DEFAULT_COOKIES = {"tt-target-idc": "useast1a"}
+SESSION_COOKIES = ("sessionid", "sessionid_ss", "sid_tt")
+"""The cookies that carry a logged-in session (secrets: never in a message)."""
 CHECK_ALIVE_BATCH = 50
 """At most this many room ids per ``check_alive`` request."""
 AGE_RESTRICTED_STATUS = 4003110
@@ -78,45 +77,6 @@ def normalize_unique_id(value: str) -> str:
             "'https://www.tiktok.com/@name/live'"
         )
     return handle
-
-
-def safe_url(url: str | httpx.URL) -> str:
-    """``url`` without query, fragment or credentials: safe for messages and logs."""
-    parts = urlsplit(str(url))
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    return max(0.0, when - (time.time() if now is None else now))
-
-
-def make_http_client(settings: Settings, proxy: str | None = None) -> httpx.AsyncClient:
-    """An AsyncClient with fastlive's timeout, following redirects, through ``proxy``.
-
-    Raises:
-        ImportError: a ``socks5://`` proxy without the ``fastlive[socks]`` extra.
-    """
-    try:
-        return httpx.AsyncClient(proxy=proxy, timeout=settings.http_timeout, follow_redirects=True)
-    except ImportError as exc:  # httpx lacks socksio
-        raise ImportError(
-            "SOCKS proxies need the optional socks support: pip install 'fastlive[socks]'"
-        ) from exc
 
 
 def browser_params(user_agent: str) -> dict[str, str]:
@@ -248,7 +208,7 @@ class TikTokWeb:
         """
         if not session_id or not tt_target_idc:
             raise ValueError("set_session needs both a session id and its tt-target-idc")
-        for name in ("sessionid", "sessionid_ss", "sid_tt"):
+        for name in SESSION_COOKIES:
             self._cookies[name] = session_id
         self._cookies["tt-target-idc"] = tt_target_idc
         self._params["user_is_login"] = "true"
@@ -292,7 +252,7 @@ class TikTokWeb:
         if room_id:
             return room_id
         data = await self._user_room(uid)
-        room_id = _as_int(_dig(data, "data", "user", "roomId"))
+        room_id = as_int(_dig(data, "data", "user", "roomId"))
         if not room_id:
             raise UserOfflineError(uid, f"@{uid} has no live room now: try again when it goes live")
         return room_id
@@ -325,8 +285,8 @@ class TikTokWeb:
             for pos, entry in enumerate(entries):
                 if not isinstance(entry, dict):
                     continue
-                key = _as_int(entry.get("room_id_str") or entry.get("room_id"))
-                if key is None and pos < len(chunk):
+                key = as_int(entry.get("room_id_str") or entry.get("room_id"))
+                if not key and pos < len(chunk):
                     key = chunk[pos]  # no id in the entry: TikTok keeps request order
                 by_id[key] = bool(entry.get("alive"))
             result.extend(by_id.get(r, False) for r in chunk)
@@ -391,8 +351,8 @@ class TikTokWeb:
         gifts = _dig(body, "data", "gifts")
         if not isinstance(gifts, list):
             raise WebError(
-                f"TikTok's gift list had no data.gifts ({_reason(body, {})}): "
-                "TikTok may have changed the API or blocked this client"
+                f"TikTok's gift list had no data.gifts ({_reason(body, {})}): TikTok may "
+                "have changed the API or blocked this client; try later or through a proxy"
             )
         return gifts
 
@@ -402,16 +362,22 @@ class TikTokWeb:
         """Room id from the live page's ``SIGI_STATE``; None when the page has none."""
         url = f"{self.settings.web_url}/@{uid}/live"
         response = await self._request(url, None)
+        if not response.is_success:
+            raise status_error(response, url, secrets=self._secrets())
         match = _SIGI_RE.search(response.text)
         if match is None:
             raise WebError(
-                f"The live page of @{uid} has no SIGI_STATE (a captcha or a block page?)"
+                f"The live page of @{uid} has no SIGI_STATE (a captcha or a block page): "
+                "try later, through a proxy, or pass room_id="
             )
         try:
             state = json.loads(match.group(1))
         except ValueError:
-            raise WebError(f"The live page of @{uid} has unreadable SIGI_STATE") from None
-        return _as_int(_dig(state, "LiveRoom", "liveRoomUserInfo", "user", "roomId"))
+            raise WebError(
+                f"The live page of @{uid} has unreadable SIGI_STATE: pass room_id=, or update "
+                "fastlive if this keeps happening"
+            ) from None
+        return as_int(_dig(state, "LiveRoom", "liveRoomUserInfo", "user", "roomId")) or None
 
     async def _user_room(self, uid: str) -> dict[str, Any]:
         """``api-live/user/room`` JSON for ``uid``; raises UserNotFoundError."""
@@ -428,59 +394,34 @@ class TikTokWeb:
             raise UserNotFoundError(uid)
         if message == "params_error":
             raise WebError(
-                "TikTok rejected the request (params_error): its web API may have changed"
+                "TikTok rejected the request (params_error): its web API may have changed; "
+                "update fastlive, or pass room_id="
             )
         status = body.get("statusCode") or body.get("status_code") or 0
         if status:
             raise WebError(
-                f"TikTok's user API refused @{uid} (statusCode {status}: {_reason(body, {})})"
+                f"TikTok's user API refused @{uid} (statusCode {status}: {_reason(body, {})}): "
+                "try again later, or pass room_id="
             )
         return body
 
     async def _get_json(self, url: str, extra: dict[str, str]) -> dict[str, Any]:
         """GET ``url`` with the default params plus ``extra``; the JSON object."""
         response = await self._request(url, {**self._params, **extra})
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise WebError(
-                f"TikTok answered {safe_url(url)} with something that is not JSON "
-                "(a captcha or a block page?): try later, through a proxy, or pass room_id",
-                status=response.status_code,
-            )
-        return body
+        return json_or_error(response, url, secrets=self._secrets())
 
     async def _request(self, url: str, params: dict[str, str] | None) -> httpx.Response:
-        """One GET with this identity's headers and cookies; errors translated."""
+        """One GET with this identity's headers and cookies; the answer, whatever its status."""
         if params is not None:
             params = {**params, "device_id": str(random.randrange(10**19, 10**20))}
-        try:
-            response = await self._http.get(
-                url, params=params, headers={**self._headers, "Cookie": self._cookie_header()}
-            )
-        except httpx.HTTPError as exc:
-            raise WebError(
-                f"Could not reach {safe_url(url)} ({type(exc).__name__}): "
-                "check your network connection and proxy settings"
-            ) from exc
+        headers = {**self._headers, "Cookie": self._cookie_header()}
+        response = await send(self._http, url, params=params, headers=headers)
         for name, value in response.cookies.items():
             self._cookies[name] = value
-        status = response.status_code
-        if status == 429:
-            retry = parse_retry_after(response.headers.get("Retry-After"))
-            wait = f"try again in {retry:g} s" if retry is not None else "slow down"
-            raise RateLimitedError(
-                f"TikTok rate-limited {safe_url(url)} (HTTP 429): {wait}", retry_after=retry
-            )
-        if not 200 <= status < 300:
-            raise WebError(
-                f"TikTok answered HTTP {status} for {safe_url(url)}: try again later, "
-                "or through a proxy if this keeps happening",
-                status=status,
-            )
         return response
+
+    def _secrets(self) -> list[str]:
+        return [self._cookies[name] for name in SESSION_COOKIES if self._cookies.get(name)]
 
     def _cookie_header(self) -> str:
         return "; ".join(f"{k}={v}" for k, v in self._cookies.items())
@@ -492,14 +433,6 @@ def _dig(obj: Any, *path: str) -> Any:
             return None
         obj = obj.get(key)
     return obj
-
-
-def _as_int(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number or None
 
 
 def _reason(body: dict[str, Any], data: dict[str, Any]) -> str:

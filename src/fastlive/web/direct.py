@@ -30,13 +30,12 @@ from fastlive.exceptions import (
     AgeRestrictedError,
     ConnectError,
     DeviceBlockedError,
-    RateLimitedError,
-    TikTokBlockedError,
     UserNotFoundError,
     WebcastBlockedError,
     WebError,
 )
-from fastlive.web.api import normalize_unique_id, parse_retry_after, safe_url
+from fastlive.web._http import as_int, json_or_error, safe_url, send
+from fastlive.web.api import normalize_unique_id
 
 __all__ = [
     "DIRECT_WS_PATH",
@@ -262,37 +261,9 @@ async def fetch_direct_room(
         "uniqueId": uid,
     }
     headers = {"User-Agent": user_agent, "Referer": f"{web_url.rstrip('/')}/"}
-    try:
-        response = await http.get(url, params=params, headers=headers)
-    except httpx.HTTPError as exc:
-        raise WebError(
-            f"Could not reach {safe_url(url)} ({type(exc).__name__}): "
-            "check your network connection and proxy settings"
-        ) from exc
+    response = await send(http, url, params=params, headers=headers)
     status = response.status_code
-    if status == 429:
-        retry = parse_retry_after(response.headers.get("Retry-After"))
-        wait = f"try again in {retry:g} s" if retry is not None else "slow down and try later"
-        raise RateLimitedError(
-            f"TikTok rate-limited {safe_url(url)} (HTTP 429): {wait}, or use a proxy",
-            retry_after=retry,
-        )
-    if status == 403:
-        raise TikTokBlockedError(
-            f"TikTok refused {safe_url(url)} (HTTP 403): this IP or browser identity is "
-            "blocked; wait, use another network or proxy, or a sign server (connect='signed')",
-            status=status,
-        )
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise TikTokBlockedError(
-            f"TikTok answered {safe_url(url)} with HTTP {status} and no JSON (a captcha or "
-            "block page): wait, use another network or proxy, or pass room_id=",
-            status=status,
-        )
+    body = json_or_error(response, url)
     code = body.get("statusCode", body.get("status_code"))
     if code == USER_NOT_FOUND_CODE or body.get("message") == "user_not_found":
         raise UserNotFoundError(uid)
@@ -312,15 +283,16 @@ async def fetch_direct_room(
     user = data.get("user") if isinstance(data.get("user"), dict) else {}
     live_room = data.get("liveRoom") if isinstance(data.get("liveRoom"), dict) else {}
     room_text = str(user.get("roomId") or "").strip()
-    anchor_id = _as_int(user.get("id"))
+    anchor_id = as_int(user.get("id")) or 0
     if room_text in _NO_ROOM:
         return DirectRoom(room_id=0, anchor_id=anchor_id, live=False)
-    room_id = _as_int(room_text)
+    room_id = as_int(room_text)
     if not room_id:
         raise WebError(
-            f"TikTok's user API gave @{uid} an unreadable room id: its API may have changed"
+            f"TikTok's user API gave @{uid} an unreadable room id (its API may have "
+            "changed): pass room_id=, or update fastlive"
         )
-    live = _as_int(live_room.get("status")) == ROOM_LIVE or _as_int(user.get("status")) == ROOM_LIVE
+    live = as_int(live_room.get("status")) == ROOM_LIVE or as_int(user.get("status")) == ROOM_LIVE
     return DirectRoom(room_id=room_id, anchor_id=anchor_id, live=live)
 
 
@@ -335,10 +307,3 @@ def _header(headers: Any, name: str) -> str | None:
             if key.lower() == lower:
                 return str(val)
     return None if value is None else str(value)
-
-
-def _as_int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0

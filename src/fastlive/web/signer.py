@@ -13,13 +13,11 @@ any session id are secrets: they never appear in an error, a repr or a log.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
 from collections.abc import Callable, Mapping
 from importlib import metadata
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -28,20 +26,9 @@ import msgspec
 from fastlive._config import DEFAULT_USER_AGENT, Settings
 from fastlive._decode import decode_fetch_result
 from fastlive.batch import Batch
-from fastlive.exceptions import (
-    DecodeError,
-    SignAPIError,
-    SignatureMissingTokensError,
-    SignatureRateLimitError,
-    SignServerUnavailableError,
-)
-from fastlive.web.api import (
-    DEFAULT_LOCATION,
-    DEFAULT_SCREEN,
-    browser_params,
-    parse_retry_after,
-    safe_url,
-)
+from fastlive.exceptions import DecodeError, SignAPIError, SignatureMissingTokensError
+from fastlive.web._http import SIGN_SERVER, safe_url, send, status_error
+from fastlive.web.api import DEFAULT_LOCATION, DEFAULT_SCREEN, browser_params
 
 __all__ = ["SignClient", "SignedFetch", "build_ws_url", "parse_tt_cookies"]
 
@@ -49,8 +36,6 @@ logger = logging.getLogger("fastlive.web.signer")
 
 SIGN_CLIENT_NAME = "fastlive"
 """Sent as ``client=`` so the sign server can tell which library is calling."""
-DEFAULT_RETRY_AFTER = 60.0
-"""Seconds to wait after a 429 that says nothing about when to retry."""
 WS_VERSION_SUFFIX = "&version_code=270000"
 """Appended verbatim: TikTok's web client sends ``version_code`` twice (§3.1)."""
 _COOKIE_ATTRIBUTES = frozenset(
@@ -190,6 +175,7 @@ class SignClient:
         decode: turns the body into a ``Batch``; ``fastlive.decode_fetch_result``
             by default.
         client_name: the ``client=`` value the sign server sees.
+        clock: the Unix time (``time.time``), to read a 429's rate-limit reset.
     """
 
     def __init__(
@@ -199,8 +185,10 @@ class SignClient:
         *,
         decode: Callable[[bytes], Batch] | None = None,
         client_name: str = SIGN_CLIENT_NAME,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
+        self._clock = clock
         self._http = http
         self._decode = decode or _default_decode
         self._client_name = client_name
@@ -264,13 +252,7 @@ class SignClient:
         secrets = [s for s in (self.settings.sign_api_key, session_id) if s]
 
         url = f"{base}/webcast/fetch"
-        try:
-            response = await self._http.get(url, params=params, headers=headers)
-        except httpx.HTTPError as exc:
-            raise SignServerUnavailableError(
-                f"Could not reach the sign server at {safe_url(url)} ({type(exc).__name__}): "
-                "check SIGN_API_URL (Settings.sign_api_url) and that the server is up"
-            ) from None
+        response = await send(self._http, url, peer=SIGN_SERVER, params=params, headers=headers)
         status = response.status_code
         logger.debug(
             "sign server %s: HTTP %d, request id %s, agent id %s, log code %s",
@@ -281,7 +263,7 @@ class SignClient:
             response.headers.get("X-Log-Code"),
         )
         if status != 200:
-            raise _status_error(response, secrets)
+            raise status_error(response, url, peer=SIGN_SERVER, secrets=secrets, now=self._clock())
         body = response.content
         if not body:
             raise SignatureMissingTokensError(
@@ -324,63 +306,3 @@ class SignClient:
         return SignedFetch(
             batch=batch, cookies=cookies, user_agent=user_agent, ws_url=ws_url, body=body
         )
-
-
-def _status_error(response: httpx.Response, secrets: list[str]) -> SignAPIError:
-    """The fastlive error for a non-200 answer, with the server's words (redacted)."""
-    status = response.status_code
-    info = _json_object(response.content)
-    said = _redact(str(info.get("message") or info.get("error") or ""), secrets)
-    said_part = f" Server says: {said}" if said else ""
-    if status == 429:
-        now = time.time()
-        retry = parse_retry_after(response.headers.get("Retry-After"), now)
-        reset = _reset_time(
-            response.headers.get("RateLimit-Reset") or response.headers.get("X-RateLimit-Reset"),
-            now,
-        )
-        if retry is None:
-            retry = max(0.0, reset - now) if reset is not None else DEFAULT_RETRY_AFTER
-        label = _redact(str(info.get("limit_label") or ""), secrets)
-        label_part = f"({label}) " if label else ""
-        return SignatureRateLimitError(
-            f"{label_part}Sign server rate limit reached: try again in {retry:g} s, "
-            f"or use an API key with a higher limit.{said_part}",
-            retry_after=retry,
-            reset_time=reset,
-        )
-    if status in (401, 402, 403):
-        return SignAPIError(
-            f"The sign server refused the request (HTTP {status}): it needs an API key, or a "
-            f"plan that includes this; set SIGN_API_KEY (Settings.sign_api_key).{said_part}",
-            status=status,
-        )
-    return SignAPIError(
-        f"The sign server answered HTTP {status}: try again later.{said_part}", status=status
-    )
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(body) if body else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _redact(text: str, secrets: list[str]) -> str:
-    """``text`` (a server's words, kept short) with every secret blanked out."""
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text[:300]
-
-
-def _reset_time(value: str | None, now: float) -> float | None:
-    """A rate-limit reset as a Unix time; small numbers are seconds from now (§2.6)."""
-    if not value:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if number > 1e9 else now + number

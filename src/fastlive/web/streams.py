@@ -19,7 +19,6 @@ the fallback order documented there.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import msgspec
 
 from fastlive.exceptions import AgeRestrictedError, StreamQualityError, StreamUnavailableError
+from fastlive.web._http import json_object
 
 __all__ = ["FORMATS", "QUALITIES", "StreamUrl", "parse_stream_urls", "pick_stream"]
 
@@ -205,12 +205,8 @@ def _json_object(value: Any) -> dict[str, Any]:
     """A dict from a dict or from a JSON string holding one; {} otherwise."""
     if isinstance(value, dict):
         return value
-    if isinstance(value, (str, bytes)) and value:
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return {}
-        return value if isinstance(value, dict) else {}
+    if isinstance(value, (str, bytes)):
+        return json_object(value) or {}
     return {}
 
 

@@ -23,7 +23,7 @@ import importlib
 import itertools
 import logging
 import random
-from collections.abc import Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -33,7 +33,8 @@ import httpx
 
 from fastlive._config import Settings
 from fastlive.exceptions import TtwidMissingError
-from fastlive.web.api import normalize_unique_id, safe_url
+from fastlive.web._http import safe_url
+from fastlive.web.api import normalize_unique_id
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -194,6 +195,7 @@ class TtwidMinter:
         settings: ``web_url``, timeout, retry counts; ``Settings.from_env()`` if None.
         proxy: proxy URL for the minting requests.
         impersonate: override ``settings.impersonate`` (False: plain httpx).
+        sleep: waits between rounds (``asyncio.sleep``; injectable so tests need no clock).
 
     Attributes:
         mints: ttwid cookies minted.
@@ -207,8 +209,10 @@ class TtwidMinter:
         *,
         proxy: str | None = None,
         impersonate: bool | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self.settings = settings if settings is not None else Settings.from_env()
+        self._sleep = sleep
         want = self.settings.impersonate if impersonate is None else impersonate
         self._curl = _load_curl() if want else None
         self._proxy = proxy
@@ -258,7 +262,7 @@ class TtwidMinter:
                 self.misses += 1
                 challenged = challenged or bool(system_error)
             if attempt < attempts:
-                await asyncio.sleep(settings.ttwid_retry_delay)
+                await self._sleep(settings.ttwid_retry_delay)
         self.failures += 1
         challenge = ", challenge pages" if challenged else ""
         hint = (
