@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import random
 import time
 
@@ -69,28 +71,78 @@ def test_bad_arguments():
         SignLimiter(burst=0)
 
 
-async def test_acquire_paces_real_waiters_in_order():
-    limiter = SignLimiter(rate=50.0, burst=2, jitter=0)
-    order: list[int] = []
-    start = time.monotonic()
+class VirtualTime:
+    """A clock and its ``sleep``: time moves only when every task waits on a sleep.
+
+    ``run(coro)`` runs ``coro`` and, each time the loop has nothing else to do, jumps
+    the clock to the earliest pending wake-up.  Waits are exact and take no real time.
+    """
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._timers, (self.now + max(delay, 0.0), next(self._seq), future))
+        await future
+
+    async def run(self, coro):
+        task = asyncio.ensure_future(coro)
+        while not task.done():
+            for _ in range(20):  # let every runnable task run to its next wait
+                await asyncio.sleep(0)
+            while self._timers and self._timers[0][2].cancelled():
+                heapq.heappop(self._timers)
+            if self._timers and not task.done():
+                when, _, future = heapq.heappop(self._timers)
+                self.now = max(self.now, when)
+                future.set_result(None)
+        return task.result()
+
+
+async def test_acquire_paces_waiters_in_order_on_a_virtual_clock():
+    clock = VirtualTime()
+    limiter = SignLimiter(rate=50.0, burst=2, jitter=0, clock=clock, sleep=clock.sleep)
+    granted: list[tuple[int, float]] = []
 
     async def one(i: int) -> None:
         await limiter.acquire()
-        order.append(i)
+        granted.append((i, clock.now))
 
-    await asyncio.gather(*(one(i) for i in range(6)))
-    elapsed = time.monotonic() - start
-    assert order == list(range(6))  # first come, first served
-    assert 0.07 <= elapsed < 0.5  # 2 at once, then 4 more at 50/s
+    await clock.run(asyncio.gather(*(one(i) for i in range(6))))
+    assert [i for i, _ in granted] == list(range(6))  # first come, first served
+    times = [round(t - 100.0, 6) for _, t in granted]
+    assert times == [0.0, 0.0, 0.02, 0.04, 0.06, 0.08]  # 2 at once, then 4 more at 50/s
     assert limiter.stats.acquired == 6 and limiter.stats.waiting == 0
+    assert limiter.stats.waited == pytest.approx(0.02 + 0.04 + 0.06 + 0.08)
 
 
 async def test_a_429_while_waiting_requeues_behind_the_block():
-    limiter = SignLimiter(rate=20.0, burst=1, jitter=0)
-    await limiter.acquire()
+    clock = VirtualTime()
+    limiter = SignLimiter(rate=20.0, burst=1, jitter=0, clock=clock, sleep=clock.sleep)
+
+    async def scenario() -> float:
+        await limiter.acquire()  # at once; the next slot is 0.05 s later
+        waiter = asyncio.ensure_future(limiter.acquire())
+        await clock.sleep(0.01)
+        assert not waiter.done() and limiter.stats.waiting == 1
+        limiter.rate_limited(retry_after=0.3, reset_time=None)  # the old slot is void
+        await waiter
+        return clock.now
+
+    granted = await clock.run(scenario())
+    assert round(granted - 100.0, 6) == 0.31  # the block's end, not the old slot (0.05)
+    assert limiter.stats.rate_limited == 1 and limiter.stats.waiting == 0
+
+
+async def test_acquire_waits_on_the_real_clock_by_default():
+    limiter = SignLimiter(rate=100.0, burst=1, jitter=0)
     start = time.monotonic()
-    waiter = asyncio.ensure_future(limiter.acquire())  # due in 0.05 s
-    await asyncio.sleep(0.01)
-    limiter.rate_limited(retry_after=0.3, reset_time=None)
-    await waiter
-    assert time.monotonic() - start >= 0.3
+    for _ in range(3):
+        await limiter.acquire()
+    assert time.monotonic() - start >= 0.02 - 1e-3  # two intervals of 10 ms (no upper bound)

@@ -14,6 +14,7 @@ import pytest
 
 import fastlive
 from fastlive import BaseEvent, CommentEvent, GiftStreakEvent, Monitor
+from fastlive.cli.stats import stats_table
 from fastlive.monitor.limits import SignLimiter
 from fastlive.record.frames import FETCH, FRAME, META, SENT, read_records
 from fastlive.stats import RoomState
@@ -121,7 +122,7 @@ async def test_rooms_going_live_and_ending_at_different_times(fake):
         assert stats.events["LiveEndEvent"] == 6 and stats.dropped == 0
         assert stats.frames >= 6 * 4 and stats.bytes > 0
         assert stats.last_event_time is not None
-        table = monitor.stats_table()
+        table = stats_table(monitor)
         assert "@host5" in table and table.splitlines()[-1].startswith("total")
         # a room that ended is watched again: it goes live a second time
         room0 = fake.room("host0")

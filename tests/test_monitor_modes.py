@@ -11,7 +11,8 @@ import asyncio
 from collections import Counter
 
 from fastlive import CommentEvent, Monitor
-from fastlive.cli.main import _status_line
+from fastlive.cli.format import status_line
+from fastlive.cli.stats import stats_table
 from fastlive.monitor.limits import SignLimiter
 from fastlive.testing import FakeTikTok, chat, make_user
 
@@ -72,8 +73,8 @@ async def test_fifty_rooms_split_between_direct_and_signed():
             await asyncio.wait_for(consume(), 60)
             modes = {room.key: room.mode for room in monitor.rooms.values()}
             counts = monitor.modes()
-            table = monitor.stats_table()
-            status = _status_line(monitor, 0.0, len(got))
+            table = stats_table(monitor)
+            status = status_line(monitor, 0.0, len(got))
             switches = sum(room.stats.mode_switches for room in monitor.rooms.values())
     assert set(got) == expected and max(got.values()) == 1  # each message exactly once
     blocked = {f"@host{i}" for i in range(1, rooms, 2)}

@@ -38,3 +38,24 @@ def test_as_dict_is_plain_data():
 
 def test_states_are_strings():
     assert RoomState.BACKING_OFF == "backing_off" and RoomState("live") is RoomState.LIVE
+
+
+async def test_stats_table_has_a_line_per_room_and_a_total():
+    from fastlive import Monitor
+    from fastlive._config import Settings
+    from fastlive.cli.stats import stats_table
+
+    monitor = Monitor(["@alice", 7_400_000_000_000_000_001], settings=Settings())
+    try:
+        lines = stats_table(monitor, now=1_000.0).splitlines()
+    finally:
+        await monitor.aclose()
+    head, *rooms, total = lines
+    assert head.split()[:4] == ["room", "state", "mode", "events"]
+    assert [line.split()[:2] for line in rooms] == [
+        ["@alice", "idle"],
+        ["7400000000000000001", "idle"],
+    ]
+    assert total.split()[:2] == ["total", "0/2"] and total.endswith("-")  # no event yet
+    assert len({len(line.rstrip("- ")) for line in rooms}) == 1  # the columns line up
+    assert not hasattr(monitor, "stats_table")  # formatting lives in the CLI layer

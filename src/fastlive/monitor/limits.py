@@ -28,11 +28,10 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import msgspec
 
-from fastlive._aio import wait_event
 from fastlive._config import (
     DEFAULT_SIGN_BURST,
     DEFAULT_SIGN_JITTER,
@@ -68,6 +67,8 @@ class SignLimiter:
         clock: monotonic seconds (injectable for tests).
         wallclock: Unix seconds, to read ``reset_time`` (injectable for tests).
         rng: a ``random.Random`` for the jitter.
+        sleep: ``await sleep(seconds)``, on the same time line as ``clock`` (injectable
+            for tests: a virtual clock and its sleep make waits exact and instant).
     """
 
     def __init__(
@@ -79,6 +80,7 @@ class SignLimiter:
         clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         if rate is not None and rate < 0:
             raise ValueError("rate must be positive (or None for no rate limit)")
@@ -92,6 +94,7 @@ class SignLimiter:
         self._clock = clock
         self._wallclock = wallclock
         self._rng = rng or random.Random()
+        self._sleep = sleep
         self._interval = 1.0 / self.rate if self.rate else 0.0
         self._tat = clock()  # theoretical arrival time of the next grant (GCRA)
         self._blocked_until = 0.0
@@ -133,13 +136,24 @@ class SignLimiter:
                 delay = self.reserve()
                 if delay <= 0:
                     break
-                if not await wait_event(changed, delay):
+                if not await self._wait(changed, delay):
                     break  # the slot came without a 429 in between
                 # a 429 arrived while waiting: the old slot is void, take a new one
         finally:
             self.stats.waiting -= 1
         self.stats.acquired += 1
         self.stats.waited += self._clock() - started
+
+    async def _wait(self, changed: asyncio.Event, delay: float) -> bool:
+        """Sleep ``delay`` seconds or until a 429 sets ``changed``; True if one did."""
+        sleeper = asyncio.ensure_future(self._sleep(delay))
+        waiter = asyncio.ensure_future(changed.wait())
+        try:
+            await asyncio.wait((sleeper, waiter), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waiter.cancel()
+        return changed.is_set()
 
     def rate_limited(self, retry_after: float, reset_time: float | None = None) -> None:
         """The sign server answered 429: close the gate until it resets.

@@ -1,36 +1,41 @@
 """``Monitor``: many TikTok LIVE rooms in one event loop, one merged event stream.
 
-The Monitor keeps one :class:`MonitoredRoom` per room (added and removed at
-any time, by @handle or room id) and drives each through its states::
+The Monitor keeps one :class:`~fastlive.monitor.rooms.MonitoredRoom` per room
+(added and removed at any time, by @handle or room id) and drives each through
+its states (:mod:`fastlive.monitor.runner`)::
 
     IDLE -> WAITING -> CONNECTING -> LIVE -> ENDED -> WAITING -> ...
                           |  ^        |
                           v  |        v
                        BACKING_OFF <--+            FAILED (gave up; .error says why)
 
-- **Waiting.** Offline rooms are polled together: one ``check_alive`` request
-  per 50 rooms every ``poll_interval`` seconds.  A room that goes live is
-  connected; a room whose stream ends goes back to waiting.  A handle's room
-  id is looked up again every ``resolve_interval`` seconds while it waits
-  (TikTok gives each live session a new room).
+- **Waiting.** Offline rooms are polled together (:mod:`fastlive.monitor.poller`):
+  one ``check_alive`` request per 50 rooms every ``poll_interval`` seconds.  A room
+  that goes live is connected; a room whose stream ends goes back to waiting.  A
+  handle's room id is looked up again every ``resolve_interval`` seconds while it
+  waits (TikTok gives each live session a new room).
 - **Shared resources.** One ``httpx.AsyncClient`` (connection pool) and one
   :class:`~fastlive.monitor.limits.SignLimiter` serve every room, so connects and
   reconnects are spread under the sign server's limit and a 429 pauses all
   of them until its reset time.
 - **Events.** ``async for room, event in monitor.events()`` merges every
   room; ``monitor.on(Event, f)`` and ``room.on(Event, f)`` register callbacks
-  ``f(room, event)`` (sync or async: async ones are awaited in order, so a
-  slow one slows its own room).  Optional gift streak aggregation adds one
+  ``f(room, event)``.  Sync ones run as the event arrives.  Async ones are
+  awaited in arrival order from one task (the Monitor's for ``monitor.on``, the
+  room's own for ``room.on``), never beside themselves, through a queue of at most
+  ``max_queue`` calls (``monitor.callback_queue``, ``room.callback_queue``).
+  Optional gift streak aggregation adds one
   :class:`~fastlive.events.GiftStreakEvent` per streak.
-- **Back-pressure policy** (``overflow=``), when the consumer of
-  ``events()`` is slower than the rooms: ``"block"`` (the default) makes the
-  rooms wait (their sockets buffer; nothing is lost), ``"drop_oldest"`` keeps
-  the newest ``max_queue`` items and counts every one dropped, per room
-  (``room.stats.dropped``) and per stream (``stream.dropped``).  Never silent.
+- **Back-pressure policy** (``overflow=``), when the consumer of ``events()`` or
+  an async callback is slower than the rooms (:mod:`fastlive.monitor.stream`):
+  ``"block"`` (the default) makes the rooms wait (their sockets buffer; nothing
+  is lost), ``"drop_oldest"`` keeps the newest ``max_queue`` items and counts
+  every one dropped, per room (``room.stats.dropped``) and per queue
+  (``stream.dropped``, ``callback_queue.dropped``).  Never silent.
 - **Counters.** ``room.stats`` and ``monitor.stats`` (a
   :class:`~fastlive.stats.RoomStats`: frames, bytes, decode time, events by
-  type, reconnects, 429s, drops, last event time); ``monitor.stats_table()``
-  prints them.
+  type, reconnects, 429s, drops, last event time);
+  ``fastlive.cli.stats.stats_table(monitor)`` prints them.
 
 Two Monitors share nothing unless given the same ``http`` or ``sign_limiter``.
 
@@ -45,53 +50,41 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import inspect
-import json
 import logging
-import random
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from fastlive._aio import run, wait_event
+from fastlive._aio import run
 from fastlive._config import (
-    DEFAULT_BACKOFF_JITTER,
     DEFAULT_MONITOR_QUEUE,
-    DEFAULT_POLL_COALESCE,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_RESOLVE_INTERVAL,
     DEFAULT_WEB_CONCURRENCY,
     Settings,
 )
 from fastlive._listeners import Listeners
-from fastlive.client import TikTokLiveClient
-from fastlive.events import (
-    GiftEvent,
-    GiftStreakEvent,
-)
-from fastlive.exceptions import (
-    AgeRestrictedError,
-    ConnectError,
-    RateLimitedError,
-    SignAPIError,
-    SignatureRateLimitError,
-    UserNotFoundError,
-    UserOfflineError,
-    WebcastBlockedError,
-    WebError,
-)
+from fastlive.events import GiftEvent, GiftStreakEvent
 from fastlive.monitor.limits import SignLimiter
-from fastlive.record.frames import META, Recorder
-from fastlive.session import backoff
+from fastlive.monitor.poller import LivePoller
+from fastlive.monitor.rooms import (
+    Callback,
+    Callbacks,
+    MonitoredRoom,
+    StateListener,
+    copy_stats,
+    room_key,
+    shard_of,
+)
+from fastlive.monitor.runner import run_room
+from fastlive.monitor.stream import CallbackQueue, MonitorStream, Overflow, check_queue
 from fastlive.stats import RoomState, RoomStats
 from fastlive.streaks import DEFAULT_STREAK_TIMEOUT, StreakTracker
-from fastlive.web import TikTokWeb, make_http_client, normalize_unique_id
+from fastlive.web import TikTokWeb, make_http_client
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -100,6 +93,7 @@ __all__ = [
     "DEFAULT_MONITOR_QUEUE",
     "DEFAULT_POLL_INTERVAL",
     "DEFAULT_RESOLVE_INTERVAL",
+    "CallbackQueue",
     "Monitor",
     "MonitorStream",
     "MonitoredRoom",
@@ -109,186 +103,8 @@ __all__ = [
 
 logger = logging.getLogger("fastlive.monitor")
 
-Overflow = Literal["block", "drop_oldest"]
-OVERFLOW_POLICIES = ("block", "drop_oldest")
-Callback = Callable[["MonitoredRoom", Any], Any]
-StateListener = Callable[["MonitoredRoom", RoomState, RoomState], Any]
 
-_END = object()
-_ROOM_ID_RE = re.compile(r"^\d{6,20}$")
-
-
-class _Removed(Exception):
-    """Internal: the room was removed or the Monitor closed."""
-
-
-class _Callbacks:
-    """``on`` / ``add_listener`` / ``remove_listener`` over a ``Listeners`` table.
-
-    Callbacks take ``(room, event)`` and also get subclasses of the class they
-    listen to; a Monitor's see every room's events, a room's only its own.
-    """
-
-    _listeners: Listeners[Callback]
-
-    def on(self, event: type, f: Callback | None = None) -> Any:
-        """Register ``f(room, event)`` for events of ``event``'s class (also a decorator)."""
-        if f is None:
-            return lambda func: self._listeners.add(event, func)
-        return self._listeners.add(event, f)
-
-    def add_listener(self, event: type, f: Callback) -> Callback:
-        """Call ``f(room, event)`` for each event of type ``event`` (or a subclass)."""
-        return self._listeners.add(event, f)
-
-    def remove_listener(self, event: type, f: Callback) -> None:
-        """Stop calling ``f`` for ``event`` (``ValueError`` if it was not registered)."""
-        self._listeners.remove(event, f)
-
-
-class MonitoredRoom(_Callbacks):
-    """One room of a :class:`Monitor`: its state, counters, callbacks and current client.
-
-    Made by :meth:`Monitor.add`; read its attributes, do not construct it.
-    """
-
-    def __init__(self, monitor: Monitor, key: str, unique_id: str | None, room_id: int | None):
-        self.key = key
-        """``@handle`` or the room id as text: how the Monitor names the room."""
-        self.unique_id = unique_id
-        """The host's handle (no ``@``), or None for a room added by id."""
-        self.room_id = room_id
-        """The current room id (looked up from the handle, and again when it goes live)."""
-        self.state = RoomState.IDLE
-        self.error: BaseException | None = None
-        """Why the room is ``FAILED`` (or the last trouble while waiting), else None."""
-        self.client: TikTokLiveClient | None = None
-        """The client of the live session now running, if any."""
-        self.changed_at = time.time()
-        """Wall-clock time of the last state change."""
-        self.sessions = 0
-        """Live sessions connected so far."""
-        self._monitor = monitor
-        self._stats = RoomStats()
-        self._client_stats: RoomStats | None = None
-        self._listeners: Listeners[Callback] = Listeners()
-        self._live = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._streaks: StreakTracker | None = None
-        self._recorder: Recorder | None = None
-        self._resolved_at = 0.0
-
-    def __repr__(self) -> str:
-        return f"MonitoredRoom({self.key!r}, room_id={self.room_id}, state={self.state.value})"
-
-    @property
-    def name(self) -> str:
-        """``@handle`` when known, else the room id."""
-        return f"@{self.unique_id}" if self.unique_id else str(self.room_id)
-
-    @property
-    def mode(self) -> str:
-        """How the current connection went: ``"direct"``, ``"signed"``, or ``""`` when none."""
-        return self.client.connect_mode if self.client is not None else ""
-
-    @property
-    def stats(self) -> RoomStats:
-        """This room's counters over every live session so far (a fresh copy)."""
-        out = _copy_stats(self._stats)
-        if self._client_stats is not None:
-            _merge_client(out, self._client_stats)
-        return out
-
-
-class MonitorStream:
-    """``async for room, event in monitor.events()``: every room's events, merged.
-
-    Bounded at ``maxsize`` items.  With ``overflow="block"`` a full stream makes
-    the rooms wait; with ``"drop_oldest"`` the oldest item is dropped and counted
-    (:attr:`dropped`, and ``room.stats.dropped`` of its room).  The stream ends
-    when the Monitor closes or :meth:`aclose` is called.
-    """
-
-    def __init__(self, monitor: Monitor, maxsize: int, overflow: Overflow) -> None:
-        if overflow not in OVERFLOW_POLICIES:
-            raise ValueError(f"overflow={overflow!r}: use one of {', '.join(OVERFLOW_POLICIES)}")
-        if maxsize < 1:
-            raise ValueError("max_queue must be at least 1")
-        self._monitor = monitor
-        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
-        self.overflow = overflow
-        self.dropped = 0
-        """Items this stream dropped (``drop_oldest``)."""
-        self._finished = False
-        self._owns_monitor = False
-        self._started = False
-
-    def __aiter__(self) -> MonitorStream:
-        return self
-
-    async def __anext__(self) -> tuple[MonitoredRoom, Any]:
-        if self._finished:
-            raise StopAsyncIteration
-        if not self._started:
-            self._started = True
-            if not self._monitor.running:
-                self._owns_monitor = True
-                await self._monitor.start()
-        item = await self._queue.get()
-        if item is _END:
-            self._finish()
-            raise StopAsyncIteration
-        return item
-
-    async def aclose(self) -> None:
-        """Stop iterating; close the Monitor if this stream started it."""
-        if self._finished:
-            return
-        self._finish()
-        if self._owns_monitor:
-            await self._monitor.aclose()
-
-    @property
-    def pending(self) -> int:
-        """Items waiting to be read."""
-        return self._queue.qsize()
-
-    def _finish(self) -> None:
-        self._finished = True
-        self._monitor._streams.discard(self)
-        while not self._queue.empty():  # free rooms blocked on our full queue
-            self._queue.get_nowait()
-
-    async def _put(self, item: tuple[MonitoredRoom, Any]) -> None:
-        if self._finished:
-            return
-        queue = self._queue
-        if self.overflow == "block":
-            await queue.put(item)
-            return
-        if queue.full():
-            old_room, _ = queue.get_nowait()
-            self.dropped += 1
-            old_room._stats.dropped += 1
-            if self.dropped == 1:
-                logger.warning(
-                    "events() consumer is slower than the rooms: dropping the oldest events "
-                    "(counted in stream.dropped and room.stats.dropped)"
-                )
-        queue.put_nowait(item)
-
-    def _end(self) -> None:
-        """Queue the end marker, making room for it if needed (it is not an event)."""
-        if self._finished:
-            return
-        if self._queue.full():
-            old_room, _ = self._queue.get_nowait()
-            self.dropped += 1
-            old_room._stats.dropped += 1
-        self._queue.put_nowait(_END)
-
-
-class Monitor(_Callbacks):
+class Monitor(Callbacks):
     """Watch many rooms at once; see the module docstring for the states and policies.
 
     Args:
@@ -297,8 +113,10 @@ class Monitor(_Callbacks):
         http: a shared ``httpx.AsyncClient`` (not closed here); one is made if None.
         sign_limiter: the shared :class:`~fastlive.monitor.limits.SignLimiter`; one with the
             default rate is made if None.
-        max_queue: items buffered per ``events()`` stream.
-        overflow: ``"block"`` or ``"drop_oldest"``: what a full ``events()`` stream does.
+        max_queue: items buffered per ``events()`` stream, and async callback calls
+            waiting per callback queue (the Monitor's and each room's).
+        overflow: ``"block"`` or ``"drop_oldest"``: what a full ``events()`` stream or
+            callback queue does.
         poll_interval: seconds between live checks of the waiting rooms.
         resolve_interval: seconds between room id look-ups of a waiting handle.
         gift_streaks: also emit one ``GiftStreakEvent`` per gift streak.
@@ -309,6 +127,10 @@ class Monitor(_Callbacks):
         client_kwargs: extra ``TikTokLiveClient`` arguments (``ws_proxy``, ``session_id``...).
         start_kwargs: extra ``client.start()`` arguments (``fetch_room_info``...).
         logger: the ``logging.Logger`` to use (default ``fastlive.monitor``).
+
+    Raises:
+        ValueError: an unknown ``overflow``, ``max_queue`` below 1, or an interval that
+            is not positive.
     """
 
     def __init__(
@@ -329,8 +151,7 @@ class Monitor(_Callbacks):
         start_kwargs: dict[str, Any] | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
-        if overflow not in OVERFLOW_POLICIES:
-            raise ValueError(f"overflow={overflow!r}: use one of {', '.join(OVERFLOW_POLICIES)}")
+        check_queue(max_queue, overflow)
         if poll_interval <= 0 or resolve_interval <= 0:
             raise ValueError("poll_interval and resolve_interval must be positive")
         self.settings = settings if settings is not None else Settings.from_env()
@@ -339,7 +160,6 @@ class Monitor(_Callbacks):
         self.sign_limiter = sign_limiter if sign_limiter is not None else SignLimiter()
         self.max_queue = max_queue
         self.overflow: Overflow = overflow
-        self.poll_interval = poll_interval
         self.resolve_interval = resolve_interval
         self.gift_streaks = gift_streaks
         self.streak_timeout = streak_timeout
@@ -351,11 +171,14 @@ class Monitor(_Callbacks):
         self._web_slots = asyncio.Semaphore(DEFAULT_WEB_CONCURRENCY)
         self._rooms: dict[str, MonitoredRoom] = {}
         self._listeners: Listeners[Callback] = Listeners()
+        self._callbacks = CallbackQueue(
+            "fastlive:monitor-callbacks", max_queue, overflow, self._logger
+        )
         self._state_listeners: list[StateListener] = []
         self._streams: set[MonitorStream] = set()
         self._retired = RoomStats()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._poll_now = asyncio.Event()
+        self._poller = LivePoller(self._web, self._rooms.values, poll_interval, self._logger)
         self._running = False
         self._closed = False
         self._started_at: float | None = None
@@ -385,9 +208,20 @@ class Monitor(_Callbacks):
     def web(self) -> TikTokWeb:
         return self._web
 
+    @property
+    def poll_interval(self) -> float:
+        """Seconds between live checks of the waiting rooms."""
+        return self._poller.interval
+
+    @poll_interval.setter
+    def poll_interval(self, value: float) -> None:
+        if value <= 0:
+            raise ValueError("poll_interval must be positive")
+        self._poller.interval = value
+
     def room(self, key: str | int) -> MonitoredRoom:
         """A room by handle, ``@handle`` or room id (``KeyError`` if not monitored)."""
-        found = self._rooms.get(_key(key))
+        found = self._rooms.get(room_key(key))
         if found is None:
             for room in self._rooms.values():
                 if room.room_id is not None and str(room.room_id) == str(key):
@@ -402,7 +236,7 @@ class Monitor(_Callbacks):
         """
         if self._closed:
             raise RuntimeError("this Monitor is closed: make a new one")
-        key = _key(room)
+        key = room_key(room)
         existing = self._rooms.get(key)
         if existing is not None:
             return existing
@@ -416,7 +250,7 @@ class Monitor(_Callbacks):
         return entry
 
     async def remove(self, room: str | int) -> None:
-        """Stop watching a room: disconnect it, close its recording, forget it."""
+        """Stop watching a room: disconnect it, await its queued callbacks, close its recording."""
         entry = self.room(room)
         del self._rooms[entry.key]
         task = entry._task
@@ -425,6 +259,8 @@ class Monitor(_Callbacks):
             with contextlib.suppress(BaseException):
                 await task
         await self._flush_streaks(entry)
+        if entry._callbacks is not None:
+            await entry._callbacks.aclose()
         self._retire(entry)
 
     # -- listeners ---------------------------------------------------------------
@@ -433,6 +269,11 @@ class Monitor(_Callbacks):
         """Call ``f(room, old, new)`` on every state change of every room (sync only)."""
         self._state_listeners.append(f)
         return f
+
+    @property
+    def callback_queue(self) -> CallbackQueue:
+        """Where the Monitor's async callbacks wait their turn (one task, in arrival order)."""
+        return self._callbacks
 
     def events(
         self, *, max_queue: int | None = None, overflow: Overflow | None = None
@@ -452,7 +293,7 @@ class Monitor(_Callbacks):
     @property
     def stats(self) -> RoomStats:
         """Counters summed over every room (removed ones included)."""
-        total = _copy_stats(self._retired)
+        total = copy_stats(self._retired)
         for room in self._rooms.values():
             total.merge(room.stats)
         return total
@@ -472,32 +313,6 @@ class Monitor(_Callbacks):
                 out[room.mode] += 1
         return out
 
-    def stats_table(self) -> str:
-        """A text table: one line per room and a total line."""
-        head = (
-            f"{'room':<24} {'state':<11} {'mode':<6} {'events':>9} {'frames':>8} {'MiB':>8} "
-            f"{'decode s':>8} {'reconn':>6} {'429':>4} {'blocked':>7} {'switch':>6} "
-            f"{'dropped':>7}  last event"
-        )
-        lines = [head]
-        now = time.time()
-
-        def line(name: str, state: str, mode: str, s: RoomStats) -> str:
-            age = "-" if s.last_event_time is None else f"{now - s.last_event_time:.0f} s ago"
-            return (
-                f"{name[:24]:<24} {state:<11} {mode:<6} {s.events_total:>9} {s.frames:>8} "
-                f"{s.bytes / 2**20:>8.2f} {s.decode_ns / 1e9:>8.3f} {s.reconnects:>6} "
-                f"{s.rate_limited:>4} {s.device_blocked:>7} {s.mode_switches:>6} "
-                f"{s.dropped:>7}  {age}"
-            )
-
-        for room in self._rooms.values():
-            lines.append(line(room.name, room.state.value, room.mode, room.stats))
-        states = self.states()
-        summary = f"{states[RoomState.LIVE]}/{len(self._rooms)} live"
-        lines.append(line("total", summary, "", self.stats))
-        return "\n".join(lines)
-
     # -- lifecycle ---------------------------------------------------------------
 
     async def start(self) -> None:
@@ -508,14 +323,15 @@ class Monitor(_Callbacks):
             return
         self._running = True
         self._started_at = time.monotonic()
-        self._spawn(self._poller(), "fastlive:monitor-poller")
+        self._spawn(self._poller.run(), "fastlive:monitor-poller")
         if self.gift_streaks:
             self._spawn(self._streak_sweeper(), "fastlive:monitor-streaks")
         for room in list(self._rooms.values()):
             self._launch(room)
 
     async def aclose(self) -> None:
-        """Disconnect every room, end every ``events()`` stream, release the HTTP pool."""
+        """Disconnect every room, await the queued async callbacks, end every ``events()``
+        stream, release the HTTP pool."""
         if self._closed:
             return
         self._closed = True
@@ -530,6 +346,9 @@ class Monitor(_Callbacks):
             await self._flush_streaks(room)
             if room.state not in (RoomState.FAILED, RoomState.ENDED):
                 self._set_state(room, RoomState.ENDED, room.error)  # keep the last error
+        for queue in [r._callbacks for r in rooms if r._callbacks is not None]:
+            await queue.aclose()
+        await self._callbacks.aclose()
         for stream in list(self._streams):
             stream._end()
         if self._owns_http:
@@ -559,7 +378,7 @@ class Monitor(_Callbacks):
 
         run(main())
 
-    # -- internals: tasks --------------------------------------------------------
+    # -- internals: tasks and states ---------------------------------------------
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro, name=name)
@@ -569,7 +388,7 @@ class Monitor(_Callbacks):
 
     def _launch(self, room: MonitoredRoom) -> None:
         room._task = asyncio.get_running_loop().create_task(
-            self._room_loop(room), name=f"fastlive:monitor:{room.key}"
+            run_room(self, room), name=f"fastlive:monitor:{room.key}"
         )
 
     def _retire(self, room: MonitoredRoom) -> None:
@@ -591,7 +410,7 @@ class Monitor(_Callbacks):
         room.state = new
         room.changed_at = time.time()
         if new is RoomState.WAITING:
-            self._poll_now.set()
+            self._poller.wake()
         if new is RoomState.FAILED:
             self._logger.warning("room %s failed: %s", room.name, error)
         else:
@@ -602,172 +421,7 @@ class Monitor(_Callbacks):
             except Exception:
                 self._logger.exception("state listener %r raised", listener)
 
-    # -- internals: one room -----------------------------------------------------
-
-    async def _room_loop(self, room: MonitoredRoom) -> None:
-        """Resolve, wait for live, connect, repeat; until removed or FAILED."""
-        loop = asyncio.get_running_loop()
-        s = self.settings
-        failures = 0
-        jitter = DEFAULT_BACKOFF_JITTER
-        delays = backoff(s.backoff_initial, s.backoff_factor, s.backoff_max, jitter)
-        try:
-            while True:
-                if (
-                    room.unique_id
-                    and (
-                        room.room_id is None
-                        or loop.time() - room._resolved_at >= self.resolve_interval
-                    )
-                    and not await self._resolve(room)
-                ):
-                    return
-                if room.room_id is None:
-                    self._set_state(room, RoomState.WAITING)
-                    await self._sleep_jittered(self.resolve_interval)
-                    continue
-                self._set_state(room, RoomState.WAITING)
-                room._live.clear()
-                if not await wait_event(room._live, self._wait_budget(room, loop)):
-                    continue  # time to look the handle up again
-                self._set_state(room, RoomState.CONNECTING)
-                try:
-                    await self._live_session(room)
-                except (UserOfflineError, _Removed):
-                    continue  # went offline between the check and the connect
-                except (UserNotFoundError, AgeRestrictedError, WebcastBlockedError) as exc:
-                    self._set_state(room, RoomState.FAILED, exc)
-                    return
-                except SignAPIError as exc:
-                    if not _retryable_sign(exc):
-                        self._set_state(room, RoomState.FAILED, exc)
-                        return
-                    failures += 1
-                    room.error = exc
-                except (ConnectError, WebError, OSError, TimeoutError, asyncio.TimeoutError) as exc:
-                    failures += 1
-                    room.error = exc
-                else:
-                    failures = 0
-                    delays = backoff(s.backoff_initial, s.backoff_factor, s.backoff_max, jitter)
-                    continue
-                if failures > s.reconnect_attempts:
-                    self._set_state(room, RoomState.FAILED, room.error)
-                    return
-                delay = next(delays)
-                if isinstance(room.error, (SignatureRateLimitError, RateLimitedError)):
-                    delay = max(delay, room.error.retry_after or 0.0)
-                self._set_state(room, RoomState.BACKING_OFF, room.error)
-                await asyncio.sleep(delay)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self._logger.exception("room %s: monitor task failed", room.name)
-            self._set_state(room, RoomState.FAILED, exc)
-
-    def _wait_budget(self, room: MonitoredRoom, loop: asyncio.AbstractEventLoop) -> float | None:
-        """How long to wait for live before the handle's room id is looked up again."""
-        if not room.unique_id:
-            return None
-        left = room._resolved_at + self.resolve_interval - loop.time()
-        return max(left, 0.0) * random.uniform(1.0, 1.2)
-
-    async def _sleep_jittered(self, delay: float) -> None:
-        await asyncio.sleep(delay * random.uniform(1.0, 1.2))
-
-    async def _resolve(self, room: MonitoredRoom) -> bool:
-        """Look the handle's room id up; False when the room is FAILED for good."""
-        assert room.unique_id is not None
-        loop = asyncio.get_running_loop()
-        try:
-            async with self._web_slots:
-                room.room_id = int(await self._web.fetch_room_id(room.unique_id))
-            room.error = None
-        except UserNotFoundError as exc:
-            self._set_state(room, RoomState.FAILED, exc)
-            return False
-        except UserOfflineError as exc:
-            room.error = exc  # no room at all yet: look again later
-        except (WebError, OSError) as exc:
-            room.error = exc
-            self._logger.warning("room %s: room id look-up failed (%s)", room.name, exc)
-        room._resolved_at = loop.time()
-        return True
-
-    async def _live_session(self, room: MonitoredRoom) -> None:
-        """Connect one client to the live room; its events reach the Monitor through a sink."""
-        kwargs: dict[str, Any] = {
-            "settings": self.settings,
-            "http": self._http,
-            "sign_limiter": self.sign_limiter,
-        }
-        kwargs.update(self._client_kwargs)
-        client = TikTokLiveClient(
-            room.unique_id or str(room.room_id), room_id=room.room_id, **kwargs
-        )
-        client.add_event_sink(self._sink(room))
-        client.add_state_listener(lambda _c, _old, new: self._client_state(room, new))
-        if self.record_dir is not None:
-            self._record(room, client, room.sessions + 1)
-        room.client = client
-        room._client_stats = client.stats
-        try:
-            task = await client.start(**self._start_kwargs)
-            room.sessions += 1
-            try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:
-                if task.done():
-                    return  # the client's task was cancelled, not ours
-                raise
-        finally:
-            if client.running:
-                with contextlib.suppress(BaseException):
-                    await client.disconnect()
-            await self._flush_streaks(room)
-            if room._client_stats is not None:
-                _merge_client(room._stats, room._client_stats)
-                room._client_stats = None
-            room.client = None
-        self._set_state(room, RoomState.ENDED)
-
-    def _client_state(self, room: MonitoredRoom, new: RoomState) -> None:
-        """A running client's own state (when it reports one) becomes the room's."""
-        if new in (RoomState.CONNECTING, RoomState.LIVE, RoomState.BACKING_OFF):
-            self._set_state(room, new)
-
-    def _record(self, room: MonitoredRoom, client: TikTokLiveClient, session: int) -> None:
-        """Record the client's raw frames to the room's ``.flrec`` (``record_dir``).
-
-        A META record (room id, handle, fastlive version, connection mode, session
-        number) comes before the session's first frame, and again whenever the
-        mode changes (``auto`` moving between direct and signed); then every
-        frame: the sign server's fetch result, each frame received and sent.
-        """
-        from fastlive._version import __version__
-
-        mode = [""]
-
-        def on_frame(kind: int, data: bytes, time_ns: int) -> None:
-            recorder = room._recorder
-            if recorder is None:
-                assert self.record_dir is not None
-                self.record_dir.mkdir(parents=True, exist_ok=True)
-                name = re.sub(r"[^\w.-]", "_", room.unique_id or str(room.room_id))
-                recorder = room._recorder = Recorder(self.record_dir / f"{name}.flrec")
-            if client.connect_mode != mode[0]:
-                mode[0] = client.connect_mode
-                meta = {
-                    "room_id": client.room_id or room.room_id,
-                    "unique_id": room.unique_id,
-                    "fastlive": __version__,
-                    "mode": mode[0],
-                    "session": session,
-                }
-                recorder.write(META, _json(meta), time_ns)
-            recorder.write(kind, data, time_ns)
-
-        client.add_frame_listener(on_frame)
+    # -- internals: delivery -------------------------------------------------------
 
     def _sink(self, room: MonitoredRoom) -> Callable[[Any], Awaitable[None]]:
         """What the room's client awaits per event: count it, deliver it, feed the streaks."""
@@ -793,18 +447,23 @@ class Monitor(_Callbacks):
         return sink
 
     async def _deliver(self, room: MonitoredRoom, event: Any) -> None:
-        """One event to the room's callbacks, the Monitor's, and every ``events()`` stream."""
+        """One event to the room's callbacks, the Monitor's, and every ``events()`` stream.
+
+        Sync callbacks run here; what async ones return joins their owner's callback
+        queue (which, when full, makes this room wait or drops the oldest call).
+        """
         cls = type(event)
-        for table in (room._listeners, self._listeners):
-            for callback in table.route(cls):
+        for owner in (room, self):
+            for callback in owner._listeners.route(cls):
                 try:
                     result = callback(room, event)
-                    if inspect.isawaitable(result):
-                        await result
                 except Exception:
                     self._logger.exception(
                         "callback %r raised on %s of %s", callback, cls.__name__, room.name
                     )
+                    continue
+                if inspect.isawaitable(result):
+                    await owner.callback_queue.put(room, callback, event, result)
         if self._streams:
             item = (room, event)
             for stream in list(self._streams):
@@ -820,37 +479,6 @@ class Monitor(_Callbacks):
             for final in tracker.flush():
                 await self._deliver_streak(room, final)
 
-    # -- internals: the shared tasks ----------------------------------------------
-
-    async def _poller(self) -> None:
-        """Check the waiting rooms in batches; wake those that went live."""
-        pause = 0.0
-        while not self._closed:
-            await wait_event(self._poll_now, self.poll_interval + pause)
-            pause = 0.0
-            if self._poll_now.is_set():  # rooms just started waiting: let others join
-                await asyncio.sleep(min(DEFAULT_POLL_COALESCE, self.poll_interval))
-                self._poll_now.clear()
-            waiting = [
-                r
-                for r in self._rooms.values()
-                if r.state is RoomState.WAITING and r.room_id is not None and not r._live.is_set()
-            ]
-            if not waiting:
-                continue
-            try:
-                alive = await self._web.fetch_is_live_many([r.room_id for r in waiting])
-            except RateLimitedError as exc:
-                pause = exc.retry_after or self.poll_interval
-                self._logger.warning("live check rate-limited: next one in %.0f s", pause)
-                continue
-            except (WebError, OSError) as exc:
-                self._logger.warning("live check failed (%s); retrying", exc)
-                continue
-            for room, live in zip(waiting, alive):
-                if live and room.state is RoomState.WAITING:
-                    room._live.set()
-
     async def _streak_sweeper(self) -> None:
         """Close gift streaks whose end message never came."""
         loop = asyncio.get_running_loop()
@@ -863,54 +491,3 @@ class Monitor(_Callbacks):
                 if tracker is not None and len(tracker):
                     for final in tracker.expire(now):
                         await self._deliver_streak(room, final)
-
-
-# -- helpers -----------------------------------------------------------------------
-
-
-def _key(room: str | int) -> str:
-    """``@handle`` for a handle, the digits for a room id."""
-    if isinstance(room, int):
-        return str(room)
-    text = str(room).strip()
-    if _ROOM_ID_RE.match(text):  # "@123456" stays a handle
-        return text
-    return "@" + normalize_unique_id(text).lower()
-
-
-def shard_of(room: str | int, shards: int) -> int:
-    """The shard (0 to ``shards - 1``) a room belongs to: a stable hash of its key.
-
-    The same handle or room id always lands in the same shard, in every process
-    and Python version (BLAKE2b of ``@handle`` lower-cased, or of the room id).
-    ``fastlive watch --shard K/N`` keeps the rooms with ``shard_of(room, N) == K - 1``.
-    """
-    digest = hashlib.blake2b(_key(room).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % shards
-
-
-def _retryable_sign(exc: SignAPIError) -> bool:
-    return exc.status is None or exc.status >= 500 or exc.status == 429
-
-
-def _copy_stats(stats: RoomStats) -> RoomStats:
-    out = RoomStats()
-    for f in fields(stats):
-        value = getattr(stats, f.name)
-        setattr(out, f.name, value.copy() if f.name == "events" else value)
-    return out
-
-
-_MONITOR_FIELDS = frozenset({"events", "last_event_time", "dropped"})
-"""Counters the Monitor keeps itself (from the events it delivers), never the client's."""
-
-
-def _merge_client(out: RoomStats, client: RoomStats) -> None:
-    """Add a client's connection counters (frames, bytes, reconnects...) to ``out``."""
-    for f in fields(client):
-        if f.name not in _MONITOR_FIELDS:
-            setattr(out, f.name, getattr(out, f.name) + getattr(client, f.name))
-
-
-def _json(obj: dict[str, Any]) -> bytes:
-    return json.dumps(obj, sort_keys=True).encode()
