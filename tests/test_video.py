@@ -22,7 +22,8 @@ from fastlive.exceptions import (
     StreamUnavailableError,
 )
 from fastlive.record.flv import VIDEO, read_flv
-from fastlive.record.video import RecordingStats, VideoRecorder, record_room_video, segment_path
+from fastlive.record.room_video import record_room_video
+from fastlive.record.video import RecordingStats, VideoRecorder, segment_path
 from fastlive.testing.flv import FLVServer, GeneratedFLV, media_index, room_stream_url
 
 FAST = {"backoff_initial": 0.01, "progress_interval": 0.05}
@@ -338,7 +339,7 @@ async def test_record_room_video(server, tmp_path):
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
 async def test_remux_segments_to_mp4(server, tmp_path):
-    from fastlive.record.video import remux_to_mp4
+    from fastlive.record.remux import remux_to_mp4
 
     server.add_stream("a", GeneratedFLV(media_tags=900), drop_after={1: 60_000}, overlap=5)
     stats = await VideoRecorder(server.url("a"), tmp_path / "v.flv", **FAST).run()
@@ -375,7 +376,7 @@ async def test_remux_segments_to_mp4(server, tmp_path):
 
 
 async def test_remux_without_ffmpeg_says_what_to_install(tmp_path, monkeypatch):
-    from fastlive.record import video
+    from fastlive.record import remux as video
 
     monkeypatch.setattr(video.shutil, "which", lambda name: None)
     with pytest.raises(RemuxError, match="install ffmpeg: apt install ffmpeg"):
@@ -384,7 +385,7 @@ async def test_remux_without_ffmpeg_says_what_to_install(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
 async def test_remux_failure_is_reported(tmp_path):
-    from fastlive.record.video import remux_to_mp4
+    from fastlive.record.remux import remux_to_mp4
 
     bad = tmp_path / "bad.flv"
     bad.write_bytes(b"FLV garbage")

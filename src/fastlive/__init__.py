@@ -164,8 +164,8 @@ _EXPORTS: dict[str, str] = {
     # fastlive.monitor.monitor
     "Monitor": "fastlive.monitor.monitor",
     "MonitoredRoom": "fastlive.monitor.monitor",
-    # fastlive.record.video
-    "record_video": "fastlive.record.video",
+    # fastlive.record.room_video
+    "record_video": "fastlive.record.room_video",
     # fastlive.stats
     "RoomState": "fastlive.stats",
     "RoomStats": "fastlive.stats",
@@ -494,7 +494,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         Monitor,
         MonitoredRoom,
     )
-    from fastlive.record.video import (
+    from fastlive.record.room_video import (
         record_video,
     )
     from fastlive.stats import (

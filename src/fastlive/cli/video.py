@@ -39,7 +39,8 @@ def cmd_video(args: argparse.Namespace) -> int:
 
 async def _video(args: argparse.Namespace) -> int:
     from fastlive.exceptions import StreamQualityError, StreamUnavailableError
-    from fastlive.record.video import progress_line, record_room_video, remux_to_mp4
+    from fastlive.record.remux import remux_to_mp4
+    from fastlive.record.room_video import progress_line, record_room_video
     from fastlive.web import TikTokWeb
 
     room = room_arg(args.room)

@@ -205,7 +205,7 @@ def _video_on_state(
     monitor: Any, folder: Path, videos: dict[str, asyncio.Task[Any]], room: Any, new: Any
 ) -> None:
     """``watch --record DIR --video``: record each room's video while it is live."""
-    from fastlive.record.video import record_room_video
+    from fastlive.record.room_video import record_room_video
 
     if new is not RoomState.LIVE or room.key in videos and not videos[room.key].done():
         return

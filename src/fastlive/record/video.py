@@ -28,12 +28,11 @@ import errno
 import logging
 import os
 import re
-import shutil
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import httpx
 import msgspec
@@ -52,7 +51,6 @@ from fastlive.exceptions import (
     DiskFullError,
     FastLiveError,
     FLVError,
-    RemuxError,
     StreamError,
     StreamHTTPError,
     StreamStalledError,
@@ -61,19 +59,12 @@ from fastlive.exceptions import (
 from fastlive.record.flv import DEFAULT_MAX_TAG_SIZE, SCRIPT, FLVParser, FLVTag, TagDeduplicator
 from fastlive.session import backoff_delay
 from fastlive.web import safe_url
-from fastlive.web.streams import StreamUrl, parse_stream_urls, pick_stream
-
-if TYPE_CHECKING:
-    from fastlive.client import TikTokLiveClient
+from fastlive.web.streams import StreamUrl
 
 __all__ = [
     "RecordingStats",
     "SegmentInfo",
     "VideoRecorder",
-    "progress_line",
-    "record_room_video",
-    "record_video",
-    "remux_to_mp4",
     "segment_path",
 ]
 
@@ -594,125 +585,6 @@ class VideoRecorder:
             target.write_bytes(msgspec.json.format(msgspec.json.encode(self.stats)))
 
 
-async def record_room_video(
-    http: httpx.AsyncClient,
-    fetch_room_info: Callable[[], Awaitable[Mapping[str, Any]]],
-    path: str | Path,
-    *,
-    quality: str = "hd",
-    fallback: bool = True,
-    **options: Any,
-) -> RecordingStats:
-    """Record a room's video: pick the FLV URL of ``quality``, refresh it from room info.
-
-    This is what :func:`record_video` does for a client; ``options`` go to
-    :class:`VideoRecorder` (``duration``, ``stop``, ``headers``, ``on_progress``...).
-    A fresh URL keeps the quality first chosen (with :func:`pick_stream`'s fallback);
-    ``fallback=False`` makes a quality the room does not offer an error.
-
-    Raises:
-        AgeRestrictedError, StreamUnavailableError, StreamQualityError: before
-            recording starts; then what :meth:`VideoRecorder.run` raises.
-    """
-    urls = parse_stream_urls(await fetch_room_info())
-    chosen = pick_stream(urls, quality, "flv", fallback=fallback)
-
-    async def refresh() -> str:
-        urls = parse_stream_urls(await fetch_room_info())
-        return pick_stream(urls, chosen.quality, "flv").url
-
-    recorder = VideoRecorder(chosen, path, http=http, refresh_url=refresh, **options)
-    return await recorder.run()
-
-
-async def remux_to_mp4(
-    paths: Sequence[str | Path], out: str | Path, *, ffmpeg: str | None = None
-) -> Path:
-    """Join FLV files into one MP4 with ffmpeg (stream copy: no re-encoding).
-
-    The MP4 is written as ``out.part`` and renamed when ffmpeg succeeds.
-
-    Raises:
-        RemuxError: ffmpeg is not installed (the message says how to get it),
-            or it failed (its last error lines are in the message).
-    """
-    exe = ffmpeg or shutil.which("ffmpeg")
-    if exe is None:
-        raise RemuxError(
-            "ffmpeg is not installed, so the recording stays FLV (it plays in VLC and mpv). "
-            "For MP4, install ffmpeg: apt install ffmpeg, brew install ffmpeg, "
-            "winget install ffmpeg, or https://ffmpeg.org/download.html"
-        )
-    if not paths:
-        raise RemuxError("There is nothing to remux: the recording has no files")
-    out = Path(out)
-    part = out.with_name(out.name + ".part")
-    listing = out.with_name(out.name + ".concat.txt")
-    if len(paths) == 1:
-        source = ["-i", str(paths[0])]
-    else:
-        lines = ["ffconcat version 1.0"]
-        for p in paths:
-            quoted = str(Path(p).resolve()).replace("'", "'\\''")
-            lines.append(f"file '{quoted}'")
-        listing.write_text("\n".join(lines) + "\n")
-        source = ["-f", "concat", "-safe", "0", "-i", str(listing)]
-    cmd = [
-        exe,
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-nostdin",
-        "-y",
-        *source,
-        "-map",
-        "0",
-        "-c",
-        "copy",
-        "-movflags",
-        "+faststart",
-        "-f",
-        "mp4",
-        str(part),
-    ]
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *cmd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-        )
-    except OSError as exc:
-        listing.unlink(missing_ok=True)
-        raise RemuxError(f"Could not run ffmpeg ({exc.strerror or exc})") from None
-    try:
-        _, err = await proc.communicate()
-    except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-        part.unlink(missing_ok=True)
-        raise
-    finally:
-        listing.unlink(missing_ok=True)
-    if proc.returncode != 0:
-        part.unlink(missing_ok=True)
-        tail = " / ".join(err.decode(errors="replace").strip().splitlines()[-3:])
-        raise RemuxError(f"ffmpeg could not remux to {out} (exit {proc.returncode}): {tail}")
-    os.replace(part, out)
-    return out
-
-
-def progress_line(stats: RecordingStats) -> str:
-    """One status line for a terminal: elapsed, size, bitrate, segments, gaps."""
-    minutes, seconds = divmod(int(stats.elapsed), 60)
-    hours, minutes = divmod(minutes, 60)
-    line = (
-        f"{hours:02d}:{minutes:02d}:{seconds:02d}  {stats.bytes / 2**20:8.1f} MiB  "
-        f"{stats.bitrate / 1e6:6.2f} Mbit/s  segments {stats.segments}"
-    )
-    if stats.gaps:
-        line += f"  gaps {stats.gaps} ({stats.gap_ms / 1000:.1f} s lost)"
-    return line
-
-
 def _status_message(status: int, url: str) -> str:
     where = safe_url(url)
     if status == 403:
@@ -723,47 +595,3 @@ def _status_message(status: int, url: str) -> str:
     if status in (404, 410):
         return f"The stream URL {where} answered {status}: the stream ended or the URL expired"
     return f"The stream URL {where} answered HTTP {status}"
-
-
-async def record_video(
-    client: TikTokLiveClient,
-    path: str | Path,
-    quality: str = "hd",
-    duration: float | None = None,
-    **options: Any,
-) -> RecordingStats:
-    """Record a client's room video (FLV, no ffmpeg needed) until it ends.
-
-    The recording stops at ``duration`` seconds, when the ``stop`` event given in
-    ``options`` is set, or at the client's ``LiveEndEvent``; it uses the client's
-    HTTP pool and identity.  Other ``options`` go to :class:`VideoRecorder`.
-
-    Raises:
-        StreamUnavailableError, StreamQualityError, AgeRestrictedError: before
-            recording starts; then what ``VideoRecorder.run`` raises.
-    """
-    from fastlive.events import LiveEndEvent
-
-    room_id = await client.resolve_room_id()
-    stop: asyncio.Event = options.pop("stop", None) or asyncio.Event()
-
-    def on_end(event: LiveEndEvent) -> None:
-        stop.set()
-
-    web = client.web
-    headers = {"User-Agent": web.user_agent, "Referer": client.settings.web_url + "/"}
-    headers.update(options.pop("headers", None) or {})
-    client.add_listener(LiveEndEvent, on_end)
-    try:
-        return await record_room_video(
-            web.http,
-            lambda: web.fetch_room_info(room_id),
-            path,
-            quality=quality,
-            duration=duration,
-            stop=stop,
-            headers=headers,
-            **options,
-        )
-    finally:
-        client.remove_listener(LiveEndEvent, on_end)
