@@ -22,12 +22,11 @@ import timeit
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import fastlive
-from corpus import Corpus, build_corpus
+from corpus import Corpus, build_corpus, dist_version
 from fastlive.proto import message_class, webcast_pb2
 
 __all__ = [
@@ -227,13 +226,6 @@ def _cpu() -> str:
     return platform.processor() or platform.machine()
 
 
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def environment() -> dict[str, Any]:
     """Machine, Python and library versions, as printed above the table."""
     from google.protobuf.internal import api_implementation
@@ -245,11 +237,11 @@ def environment() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "versions": {
             "fastlive": fastlive.__version__,
-            "TikTokLive": _version("TikTokLive"),
-            "TikTokLiveProto": _version("TikTokLiveProto"),
-            "betterproto2": _version("betterproto2"),
-            "protobuf": f"{_version('protobuf')} ({api_implementation.Type()})",
-            "msgspec": _version("msgspec"),
+            "TikTokLive": dist_version("TikTokLive"),
+            "TikTokLiveProto": dist_version("TikTokLiveProto"),
+            "betterproto2": dist_version("betterproto2"),
+            "protobuf": f"{dist_version('protobuf')} ({api_implementation.Type()})",
+            "msgspec": dist_version("msgspec"),
             "zlib": zlib.ZLIB_RUNTIME_VERSION,
         },
     }

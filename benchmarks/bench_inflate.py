@@ -28,12 +28,12 @@ import sys
 import timeit
 import zlib
 from collections.abc import Callable, Sequence
-from importlib import import_module, metadata
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import corpus as _corpus
-from corpus import build_corpus
+from corpus import build_corpus, dist_version
 from fastlive import _inflate
 from fastlive._decode import DEFAULT_MAX_INFLATED_SIZE
 from fastlive.proto import webcast_pb2 as pb
@@ -277,13 +277,6 @@ def _slow_path_count(payloads: Sequence[bytes]) -> int | None:
 # Reporting
 
 
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def environment() -> dict[str, Any]:
     """Python, machine and the inflaters' versions."""
     return {
@@ -292,10 +285,10 @@ def environment() -> dict[str, Any]:
         "machine": platform.machine(),
         "versions": {
             "zlib": zlib.ZLIB_RUNTIME_VERSION,
-            "zlib-ng": _version("zlib-ng"),
-            "isal": _version("isal"),
-            "deflate": _version("deflate"),
-            "fastlive": _version("fastlive"),
+            "zlib-ng": dist_version("zlib-ng"),
+            "isal": dist_version("isal"),
+            "deflate": dist_version("deflate"),
+            "fastlive": dist_version("fastlive"),
         },
         "fastlive_inflater": _inflate.inflater,
     }

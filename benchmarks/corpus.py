@@ -12,6 +12,7 @@ import random
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
+from importlib import metadata
 
 from fastlive.proto import webcast_pb2 as pb
 from fastlive.testing import (
@@ -147,3 +148,11 @@ def build_corpus(n_frames: int = 1_000, seed: int = 2_023) -> Corpus:
             sizes.setdefault(method, []).append(len(payload))
         inflated.append(len(body))
     return Corpus(seed, frames, methods, msg_ids, sizes, inflated)
+
+
+def dist_version(dist: str) -> str:
+    """An installed distribution's version, or "not installed" (for the benchmarks' headers)."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"

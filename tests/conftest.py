@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from fastlive.testing import FakeTikTok
+from fastlive.testing.factory.wire import read_varint, varint  # noqa: F401 (for the tests)
 
 CAPTURES = Path(__file__).resolve().parents[1].parent / "shared" / "captures"
 """``../shared/captures`` beside the project root (see its README for what it holds)."""
@@ -21,27 +23,14 @@ CAPTURES = Path(__file__).resolve().parents[1].parent / "shared" / "captures"
 U64 = (1 << 64) - 1
 
 
-def varint(value: int) -> bytes:
-    """Protobuf varint of ``value`` (negative numbers as their 64-bit two's complement)."""
-    value &= U64
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    """(value, next position) of the varint at ``pos``; IndexError past the end."""
-    result = shift = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, pos
-        shift += 7
+def gzip_bomb(size: int) -> bytes:
+    """A gzip member of ``size`` zero bytes, built without holding them in memory."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = bytes(1 << 20)
+    out = [comp.compress(chunk) for _ in range(size >> 20)]
+    out.append(comp.compress(bytes(size & ((1 << 20) - 1))))
+    out.append(comp.flush())
+    return b"".join(out)
 
 
 collect_ignore = ["fuzz_decode_atheris.py"]  # a by-hand atheris harness, not tests

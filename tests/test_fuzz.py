@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import tracemalloc
-import zlib
 
 import msgspec
 import pytest
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 
 import fastlive
 import fastlive.events as ev
-from conftest import CAPTURES, read_varint, varint
+from conftest import CAPTURES, gzip_bomb, read_varint, varint
 from fastlive import Batch, DecodeError
 from fastlive.proto import webcast_pb2 as pb
 
@@ -27,36 +26,10 @@ REPAIRED = CAPTURES / "tiktoklivejava" / "WebcastPushFrame.repaired.bin"
 
 try:
     from fastlive.testing import factory
+    from fastlive.testing.factory.traffic import BUILDER_METHODS as BUILDERS
 except ImportError:  # the factory is optional here: fall back to a few hand-built messages
     factory = None
 
-# factory builder -> method
-BUILDERS = {
-    "barrage": "WebcastBarrageMessage",
-    "caption": "WebcastCaptionMessage",
-    "chat": "WebcastChatMessage",
-    "control": "WebcastControlMessage",
-    "emote_chat": "WebcastEmoteChatMessage",
-    "envelope": "WebcastEnvelopeMessage",
-    "gift": "WebcastGiftMessage",
-    "goal_update": "WebcastGoalUpdateMessage",
-    "hourly_rank_reward": "WebcastHourlyRankRewardMessage",
-    "im_delete": "WebcastImDeleteMessage",
-    "in_room_banner": "WebcastInRoomBannerMessage",
-    "like": "WebcastLikeMessage",
-    "link_mic_armies": "WebcastLinkMicArmies",
-    "link_mic_battle": "WebcastLinkMicBattle",
-    "live_intro": "WebcastLiveIntroMessage",
-    "member": "WebcastMemberMessage",
-    "poll": "WebcastPollMessage",
-    "question": "WebcastQuestionNewMessage",
-    "rank_update": "WebcastRankUpdateMessage",
-    "room_pin": "WebcastRoomPinMessage",
-    "room_user_seq": "WebcastRoomUserSeqMessage",
-    "social_follow": "WebcastSocialMessage",
-    "social_share": "WebcastSocialMessage",
-    "sub_notify": "WebcastSubNotifyMessage",
-}
 SMALL = ("control", "caption", "im_delete", "hourly_rank_reward", "rank_update", "goal_update")
 
 
@@ -178,7 +151,7 @@ def length_offsets(data: bytes, base: int = 0, depth: int = 0) -> list[tuple[int
                 pos += n
             else:
                 return out
-    except IndexError:
+    except (IndexError, ValueError):  # cut short: the offsets found so far
         pass
     return out
 
@@ -333,19 +306,9 @@ def test_mutated_repaired_capture_frame():
 # Gzip
 
 
-def _bomb(size: int) -> bytes:
-    """A gzip member of ``size`` zero bytes, built without holding them in memory."""
-    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
-    chunk = bytes(1 << 20)
-    out = [comp.compress(chunk) for _ in range(size >> 20)]
-    out.append(comp.compress(bytes(size & ((1 << 20) - 1))))
-    out.append(comp.flush())
-    return b"".join(out)
-
-
 @pytest.mark.parametrize("limit", [0, 1, 1000, 1 << 20])
 def test_gzip_bomb_with_a_small_limit(limit):
-    bomb = _bomb(64 << 20)
+    bomb = gzip_bomb(64 << 20)
     assert len(bomb) < 100_000
     frame = frame_bytes(bomb, gzip_it=False, header=True)
     with pytest.raises(DecodeError) as info:
@@ -356,7 +319,7 @@ def test_gzip_bomb_with_a_small_limit(limit):
 
 
 def test_gzip_bomb_past_the_default_limit():
-    bomb = _bomb(fastlive.DEFAULT_MAX_INFLATED_SIZE + 1)
+    bomb = gzip_bomb(fastlive.DEFAULT_MAX_INFLATED_SIZE + 1)
     with pytest.raises(DecodeError, match="max_inflated_size"):
         fastlive.decode(frame_bytes(bomb, gzip_it=False, header=False))  # sniffed magic
     with pytest.raises(DecodeError, match="max_inflated_size"):
@@ -546,7 +509,7 @@ def test_negative_max_inflated_size_is_refused_without_inflating(limit):
     Today -1 becomes zlib's max_length=0, which means *no* limit: the whole bomb is inflated
     before the size check; -2 raises zlib's own ValueError from inside the decode.
     """
-    bomb = frame_bytes(_bomb(64 << 20), gzip_it=False, header=True)
+    bomb = frame_bytes(gzip_bomb(64 << 20), gzip_it=False, header=True)
     with pytest.raises(ValueError, match="max_inflated_size"):
         _peak_bytes(lambda: fastlive.decode(bomb, max_inflated_size=limit), under=8 << 20)
 

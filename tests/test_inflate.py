@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import gzip_bomb
 from fastlive import _inflate
 from fastlive.exceptions import DecodeError
 
@@ -266,15 +267,6 @@ def test_negative_limit(limit):
     )
 
 
-def _bomb(size: int) -> bytes:
-    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
-    chunk = bytes(1 << 20)
-    out = [comp.compress(chunk) for _ in range(size >> 20)]
-    out.append(comp.compress(bytes(size & ((1 << 20) - 1))))
-    out.append(comp.flush())
-    return b"".join(out)
-
-
 def _peak(call) -> tuple[object, int]:
     tracemalloc.start()
     try:
@@ -289,7 +281,7 @@ def _peak(call) -> tuple[object, int]:
 
 @pytest.mark.parametrize("limit", [0, 1000, 1 << 20])
 def test_bomb_with_an_honest_trailer_is_refused_within_the_limit(limit):
-    bomb = _bomb(64 << 20)
+    bomb = gzip_bomb(64 << 20)
     err, peak = _peak(lambda: _inflate.inflate(bomb, limit))
     assert isinstance(err, DecodeError)
     assert err.reason.startswith(f"{TOO_LARGE}{limit} ")
@@ -299,7 +291,7 @@ def test_bomb_with_an_honest_trailer_is_refused_within_the_limit(limit):
 
 @pytest.mark.parametrize("lie", [0, 1, 100, 1 << 20])
 def test_bomb_with_a_lying_trailer_is_refused_within_the_limit(lie):
-    bomb = _bomb(64 << 20)
+    bomb = gzip_bomb(64 << 20)
     bomb = bomb[:-4] + struct.pack("<I", lie)
     limit = 2 << 20
     err, peak = _peak(lambda: _inflate.inflate(bomb, limit))

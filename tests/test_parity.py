@@ -26,6 +26,7 @@ import fastlive.events as ev
 from fastlive import testing
 from fastlive.exceptions import DecodeError
 from fastlive.proto import message_class
+from fastlive.testing.factory.traffic import BUILDER_METHODS as BUILDERS
 
 betterproto2 = pytest.importorskip("betterproto2")
 tl_events = pytest.importorskip("TikTokLive.events")
@@ -55,33 +56,6 @@ PART_CONFLICTS = {
 }
 """(message type, field) pairs where fastlive's part keeps its own value, at every depth."""
 
-BUILDERS = {
-    "barrage": "WebcastBarrageMessage",
-    "caption": "WebcastCaptionMessage",
-    "chat": "WebcastChatMessage",
-    "control": "WebcastControlMessage",
-    "emote_chat": "WebcastEmoteChatMessage",
-    "envelope": "WebcastEnvelopeMessage",
-    "gift": "WebcastGiftMessage",
-    "goal_update": "WebcastGoalUpdateMessage",
-    "hourly_rank_reward": "WebcastHourlyRankRewardMessage",
-    "im_delete": "WebcastImDeleteMessage",
-    "in_room_banner": "WebcastInRoomBannerMessage",
-    "like": "WebcastLikeMessage",
-    "link_mic_armies": "WebcastLinkMicArmies",
-    "link_mic_battle": "WebcastLinkMicBattle",
-    "live_intro": "WebcastLiveIntroMessage",
-    "member": "WebcastMemberMessage",
-    "poll": "WebcastPollMessage",
-    "question": "WebcastQuestionNewMessage",
-    "rank_update": "WebcastRankUpdateMessage",
-    "room_pin": "WebcastRoomPinMessage",
-    "room_user_seq": "WebcastRoomUserSeqMessage",
-    "social_follow": "WebcastSocialMessage",
-    "social_share": "WebcastSocialMessage",
-    "sub_notify": "WebcastSubNotifyMessage",
-}
-"""The factory's message builders (``fastlive.testing``) and the method of what they build."""
 
 # ---------------------------------------------------------------------------
 # The walk

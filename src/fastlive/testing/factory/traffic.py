@@ -20,7 +20,7 @@ from fastlive.testing.factory.gifts import gift
 from fastlive.testing.factory.ranks import room_user_seq
 from fastlive.testing.factory.social import chat, like, member, social_follow, social_share
 
-__all__ = ["CHAT_LINES", "GIFTS", "MIX", "random_traffic"]
+__all__ = ["BUILDER_METHODS", "CHAT_LINES", "GIFTS", "MIX", "random_traffic"]
 
 
 CHAT_LINES = (
@@ -135,3 +135,32 @@ def random_traffic(
                 payload = room_user_seq(viewers, viewers * 7, **ids)
             batch.append((method, payload, msg_id))
         yield batch
+
+
+BUILDER_METHODS: dict[str, str] = {
+    "barrage": "WebcastBarrageMessage",
+    "caption": "WebcastCaptionMessage",
+    "chat": "WebcastChatMessage",
+    "control": "WebcastControlMessage",
+    "emote_chat": "WebcastEmoteChatMessage",
+    "envelope": "WebcastEnvelopeMessage",
+    "gift": "WebcastGiftMessage",
+    "goal_update": "WebcastGoalUpdateMessage",
+    "hourly_rank_reward": "WebcastHourlyRankRewardMessage",
+    "im_delete": "WebcastImDeleteMessage",
+    "in_room_banner": "WebcastInRoomBannerMessage",
+    "like": "WebcastLikeMessage",
+    "link_mic_armies": "WebcastLinkMicArmies",
+    "link_mic_battle": "WebcastLinkMicBattle",
+    "live_intro": "WebcastLiveIntroMessage",
+    "member": "WebcastMemberMessage",
+    "poll": "WebcastPollMessage",
+    "question": "WebcastQuestionNewMessage",
+    "rank_update": "WebcastRankUpdateMessage",
+    "room_pin": "WebcastRoomPinMessage",
+    "room_user_seq": "WebcastRoomUserSeqMessage",
+    "social_follow": "WebcastSocialMessage",
+    "social_share": "WebcastSocialMessage",
+    "sub_notify": "WebcastSubNotifyMessage",
+}
+"""Each message builder of the factory and the webcast method of what it builds."""

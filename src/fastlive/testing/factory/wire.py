@@ -30,7 +30,8 @@ __all__ = [
 
 
 def varint(value: int) -> bytes:
-    """``value`` as a protobuf varint."""
+    """``value`` as a protobuf varint (a negative one as its 64-bit two's complement)."""
+    value &= (1 << 64) - 1
     out = bytearray()
     while True:
         byte = value & 0x7F
