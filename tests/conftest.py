@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
+import shutil
 import threading
 import zlib
 from collections.abc import Callable, Iterator
@@ -103,3 +105,26 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"FASTLIVE_TEST_INSTALLED=1 but {path} is in the checkout's src/: install the "
                 "wheel into the venv that runs pytest, and keep src/ off sys.path"
             )
+
+
+COMPONENTS = {
+    "ffmpeg": (lambda: shutil.which("ffmpeg") is not None, "ffmpeg is not installed"),
+    "curl_cffi": (
+        lambda: importlib.util.find_spec("curl_cffi") is not None,
+        "curl_cffi is not installed (fastlive[impersonate])",
+    ),
+}
+"""What ``@pytest.mark.requires(name)`` checks, and the reason a test cannot run without it."""
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a test whose component is absent, saying why; under ``CI=true``, fail it instead:
+    ``.ci/run`` installs every component, so one missing there is a broken CI, not a skip."""
+    for mark in item.iter_markers("requires"):
+        for name in mark.args:
+            present, reason = COMPONENTS[name]
+            if present():
+                continue
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"{reason}: under CI=true .ci/run must install it", pytrace=False)
+            pytest.skip(reason)

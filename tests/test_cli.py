@@ -6,7 +6,6 @@ import asyncio
 import gzip
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -499,7 +498,7 @@ async def test_video_duration_stops_it(tmp_path):
     assert 100 < len(got) and got == list(range(len(got))) == sent[: len(got)]
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+@pytest.mark.requires("ffmpeg")
 async def test_video_mp4(tmp_path):
     from fastlive.testing.flv import GeneratedFLV
 

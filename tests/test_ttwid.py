@@ -217,7 +217,7 @@ def test_impersonation_follows_the_setting():
     assert TtwidMinter(Settings(), impersonate=False).impersonating is False
 
 
-@pytest.mark.skipif(not HAVE_CURL, reason="curl_cffi not installed (fastlive[impersonate])")
+@pytest.mark.requires("curl_cffi")
 async def test_mint_with_impersonation(profiles):
     profiles.every = 2
     profiles.redirect = True
@@ -231,7 +231,7 @@ async def test_mint_with_impersonation(profiles):
     assert (minter.mints, minter.misses) == (1, 0)
 
 
-@pytest.mark.skipif(not HAVE_CURL, reason="curl_cffi not installed (fastlive[impersonate])")
+@pytest.mark.requires("curl_cffi")
 async def test_impersonated_mint_errors_are_fastlive_errors():
     settings = Settings(web_url="http://127.0.0.1:9", http_timeout=2.0)
     async with TtwidMinter(settings, impersonate=True) as minter:

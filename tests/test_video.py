@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -337,7 +336,7 @@ async def test_record_room_video(server, tmp_path):
     assert stats.stop_reason == "ended" and len(infos) == 3
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+@pytest.mark.requires("ffmpeg")
 async def test_remux_segments_to_mp4(server, tmp_path):
     from fastlive.record.remux import remux_to_mp4
 
@@ -383,7 +382,7 @@ async def test_remux_without_ffmpeg_says_what_to_install(tmp_path, monkeypatch):
         await video.remux_to_mp4([tmp_path / "x.flv"], tmp_path / "x.mp4")
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+@pytest.mark.requires("ffmpeg")
 async def test_remux_failure_is_reported(tmp_path):
     from fastlive.record.remux import remux_to_mp4
 
