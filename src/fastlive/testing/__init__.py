@@ -54,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "FakeRoom": "fastlive.testing.server",
     "FakeTikTok": "fastlive.testing.server",
     "RecordedRequest": "fastlive.testing.server",
+    "WafRules": "fastlive.testing.server",
     "WsConnection": "fastlive.testing.server",
 }
 
@@ -68,6 +69,7 @@ __all__ = [
     "FakeRoom",
     "FakeTikTok",
     "RecordedRequest",
+    "WafRules",
     "WsConnection",
     "barrage",
     "caption",
@@ -165,5 +167,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         FakeRoom,
         FakeTikTok,
         RecordedRequest,
+        WafRules,
         WsConnection,
     )
