@@ -13,6 +13,13 @@ the memory before any client existed, per room; lag p50 and p99.  Both run on uv
     python benchmarks/bench_rooms.py                      # 300 rooms, the published table
     python benchmarks/bench_rooms.py --quick              # 20 rooms, seconds
     python benchmarks/bench_rooms.py --only fastlive --interval 0.5   # fastlive at full load
+    python benchmarks/bench_rooms.py --only fastlive --watch          # what a user runs
+
+``--watch`` measures ``fastlive watch --jsonl`` instead (contender "fastlive watch"): the command
+runs in its own process with stdout a pipe, read by the contender process, which counts the
+lines and their lag; CPU and peak memory are the command's (``/proc``), memory per room its peak
+minus what the same command holds watching no room.  ``--ws-defaults`` gives the rooms
+websockets' own buffer defaults instead of fastlive's (a baseline for the memory per room).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 BASE_ROOM = 7_400_000_000_000_300_000
 CONNECT_TIMEOUT = 300.0
+WS_DEFAULTS = {"max_queue": 16, "write_limit": 2**15}  # websockets' own
 
 
 def _rss_kib() -> int:
@@ -126,6 +134,7 @@ async def run_fastlive(args: argparse.Namespace, probe: Probe) -> dict[str, Any]
         http_timeout=60.0,
         ws_connect_timeout=60.0,
         stall_timeout=600.0,
+        web_rate=0.0,  # the fake has no WAF: no web budget
     )
     base = _rss_kib()
     monitor = Monitor(
@@ -152,6 +161,8 @@ async def run_fastlive(args: argparse.Namespace, probe: Probe) -> dict[str, Any]
                 if counts["connect"] == args.rooms:
                     connected.set()
 
+    if args.ws_defaults:
+        monitor._client_kwargs["ws_kwargs"] = dict(WS_DEFAULTS)
     async with monitor:
         consumer = asyncio.ensure_future(consume())
         await asyncio.wait_for(connected.wait(), CONNECT_TIMEOUT)
@@ -161,6 +172,123 @@ async def run_fastlive(args: argparse.Namespace, probe: Probe) -> dict[str, Any]
         cpu = time.process_time() - cpu0
         consumer.cancel()
     return {"cpu": cpu, "base_kib": base}
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _child_pid(pid: int) -> int:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return int(f.read().split()[0])
+
+
+def _proc_kib(pid: int, key: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+async def _idle_watch_kib(env: dict[str, str]) -> int:
+    """Peak memory of ``fastlive watch --jsonl`` watching no live room (an offline one)."""
+    cmd = [sys.executable, "-m", "fastlive", "watch", "@offline_none", "--jsonl", "--duration", "2"]
+    proc = await asyncio.create_subprocess_exec(
+        *cmd,
+        "--poll-interval",
+        "60",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    peak = 0
+    while proc.returncode is None:
+        with contextlib.suppress(OSError):
+            peak = max(peak, _proc_kib(proc.pid, "VmHWM"))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(proc.wait(), 0.2)
+    return peak
+
+
+async def run_watch(args: argparse.Namespace, probe: Probe) -> dict[str, Any]:
+    """``fastlive watch --jsonl`` in its own process, its stdout a pipe read here."""
+    url = f"http://127.0.0.1:{args.port}"
+    env = {
+        **os.environ,
+        "FASTLIVE_WEB_URL": url,
+        "FASTLIVE_WEBCAST_URL": url,
+        "SIGN_API_URL": url,
+        "FASTLIVE_CONNECT": "signed",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("SIGN_API_KEY", None)
+    base = await _idle_watch_kib(env)
+    cmd = [sys.executable, "-m", "fastlive", "watch", *(f"@bench{i}" for i in range(args.rooms))]
+    cmd += ["--jsonl", "--once", "--sign-rate", "0", "--web-rate", "0", "--poll-interval", "1"]
+    cmd += ["--max-queue", "100000"]
+    if args.db:  # the events into a database too (bench_sinks.py: what storing costs)
+        cmd += ["--db", str(args.db)]
+    if args.profile:
+        cmd = [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "-o",
+            str(args.profile),
+            "-f",
+            "raw",
+            "-r",
+            "200",
+            "--",
+            *cmd,
+        ]
+    proc = await asyncio.create_subprocess_exec(
+        *cmd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        limit=1 << 20,
+    )
+    pid = proc.pid
+    if args.profile:  # py-spy's child: the watch command
+        await asyncio.sleep(1.0)
+        pid = _child_pid(pid)
+    cpu_start = _proc_cpu(pid)
+    connects = 0
+    decode = json.loads
+    assert proc.stdout is not None
+    while connects < args.rooms:
+        line = await asyncio.wait_for(proc.stdout.readline(), CONNECT_TIMEOUT)
+        if not line:
+            raise RuntimeError("fastlive watch ended before every room connected")
+        if b'"ConnectEvent"' in line:
+            connects += 1
+    await _wait_start(probe)
+    cpu0 = _proc_cpu(pid)
+    seen = probe.seen
+    async for line in proc.stdout:
+        row = decode(line)
+        msg_id = row.get("msg_id")
+        if msg_id is not None:
+            seen(msg_id)
+        if row["type"] == "LiveEndEvent":
+            probe.ended += 1
+            if probe.ended == args.rooms:
+                break
+    cpu1 = _proc_cpu(pid)
+    peak = _proc_kib(pid, "VmHWM")
+    proc.send_signal(2)
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(proc.wait(), 30)
+    return {
+        "cpu": cpu1 - cpu0,
+        "cpu_run": cpu1 - cpu_start,
+        "base_kib": base,
+        "peak_override": peak,
+    }
 
 
 async def run_tiktoklive(args: argparse.Namespace, probe: Probe) -> dict[str, Any]:
@@ -225,9 +353,9 @@ def contender_main(args: argparse.Namespace) -> None:
 
     logging.basicConfig(level=logging.ERROR)
     probe = Probe(args.frames, args.seed, args.interval)
-    runner = run_fastlive if args.role == "_fastlive" else run_tiktoklive
-    result = uvloop.run(runner(args, probe))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    runners = {"_fastlive": run_fastlive, "_watch": run_watch, "_tiktoklive": run_tiktoklive}
+    result = uvloop.run(runners[args.role](args, probe))
+    peak = result.pop("peak_override", None) or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     lags = list(probe.lags)
     result.update(
         events=probe.events,
@@ -262,6 +390,12 @@ def _spawn(role: str, args: argparse.Namespace, port: int | None = None) -> subp
     ]
     if port is not None:
         cmd += ["--port", str(port)]
+    if args.ws_defaults:
+        cmd += ["--ws-defaults"]
+    if args.profile:
+        cmd += ["--profile", str(args.profile)]
+    if args.db:
+        cmd += ["--db", str(args.db)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
     return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
@@ -279,7 +413,8 @@ def measure(name: str, args: argparse.Namespace) -> dict[str, Any]:
     fake = _spawn("_fake", args)
     try:
         port = int(_expect(fake, "port "))
-        contender = _spawn("_" + name.lower(), args, port)
+        role = {"fastlive": "_fastlive", "fastlive watch": "_watch"}.get(name, "_tiktoklive")
+        contender = _spawn(role, args, port)
         try:
             _expect(contender, "ready")
             start = time.time() + 1.0
@@ -332,8 +467,16 @@ def table(results: list[dict[str, Any]], interval: float) -> str:
             f"{r['lag_p50'] * 1000:.1f} ms | {r['lag_p99'] * 1000:.1f} ms |"
         )
     by = {r["name"]: r for r in results}
-    if "fastlive" in by and "TikTokLive" in by:
-        f, t = by["fastlive"], by["TikTokLive"]
+    f = by.get("fastlive watch") or by.get("fastlive")
+    for r in results:
+        if "cpu_run" in r:
+            lines.append("")
+            lines.append(
+                f"{r['name']}: CPU over the whole run (connects included) {r['cpu_run']:.2f} s, "
+                f"{r['cpu_run'] / max(r['events'], 1) * 1e5:.2f} s per 100k events"
+            )
+    if f is not None and "TikTokLive" in by:
+        t = by["TikTokLive"]
         lines.append("")
         lines.append(
             f"fastlive / TikTokLive: CPU per event {f['cpu_per_100k'] / t['cpu_per_100k']:.3f} "
@@ -346,8 +489,19 @@ def table(results: list[dict[str, Any]], interval: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "role", nargs="?", default="bench", choices=["bench", "_fake", "_fastlive", "_tiktoklive"]
+        "role",
+        nargs="?",
+        default="bench",
+        choices=["bench", "_fake", "_fastlive", "_watch", "_tiktoklive"],
     )
+    parser.add_argument(
+        "--watch", action="store_true", help="fastlive: measure `fastlive watch --jsonl`"
+    )
+    parser.add_argument(
+        "--ws-defaults", action="store_true", help="fastlive: websockets' buffer defaults"
+    )
+    parser.add_argument("--profile", type=Path, help="with --watch: py-spy raw profile here")
+    parser.add_argument("--db", help="with --watch: also store the events here (watch --db)")
     parser.add_argument("--rooms", type=int, default=300, help="rooms (300)")
     parser.add_argument("--frames", type=int, default=9, help="frames per room (9)")
     parser.add_argument(
@@ -373,13 +527,15 @@ def main(argv: list[str] | None = None) -> int:
 
         uvloop.run(serve_fake(args))
         return 0
-    if args.role in ("_fastlive", "_tiktoklive"):
+    if args.role in ("_fastlive", "_watch", "_tiktoklive"):
         contender_main(args)
         return 0
     env = environment()
     print(" ".join(f"{k} {v}" for k, v in env.items()))
     results = []
     for name in args.only or ["fastlive", "TikTokLive"]:
+        if name == "fastlive" and args.watch:
+            name = "fastlive watch"
         run_args = argparse.Namespace(**vars(args))
         if name == "TikTokLive" and args.tiktoklive_rooms:
             run_args.rooms = args.tiktoklive_rooms

@@ -25,20 +25,31 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "fastlive"
 
 CORE = "core"
 ROOT = "root"
-SUBPACKAGES = ("web", "client", "compat", "monitor", "record", "cli", "testing")
+SUBPACKAGES = (
+    "web", "client", "compat", "sinks", "monitor", "record", "dashboard", "fleet", "cli",
+    "testing",
+)  # fmt: skip
 CORE_PACKAGES = ("proto",)
 """Folders that belong to the core (data for the core, not a layer of their own)."""
 
 # What each layer must never import (the root and its own layer are handled apart).
 FORBIDDEN: dict[str, frozenset[str]] = {
     CORE: frozenset(SUBPACKAGES),
-    "web": frozenset({"client", "compat", "monitor", "record", "cli", "testing"}),
-    "client": frozenset({"monitor", "record", "cli", "testing"}),
-    "compat": frozenset({"monitor", "record", "cli", "testing"}),  # the client's TikTokLive face
-    "record": frozenset({"monitor", "cli", "testing"}),
-    "monitor": frozenset({"cli", "testing"}),
+    "web": frozenset({"client", "compat", "monitor", "record", "fleet", "cli", "testing"}),
+    "client": frozenset({"monitor", "record", "fleet", "cli", "testing"}),
+    "compat": frozenset(
+        {"monitor", "record", "fleet", "cli", "testing"}
+    ),  # the client's TikTokLive face
+    "record": frozenset({"monitor", "fleet", "cli", "testing"}),
+    "sinks": frozenset(
+        {"web", "client", "compat", "monitor", "record", "dashboard", "fleet", "cli", "testing"}
+    ),
+    "monitor": frozenset({"fleet", "cli", "testing"}),
+    "dashboard": frozenset({"fleet", "cli", "testing"}),  # the web page over a Monitor
+    # the fleet on NATS: workers, leases, the event stream; only the CLI imports it
+    "fleet": frozenset({"compat", "record", "dashboard", "cli", "testing"}),
     "cli": frozenset(),  # the top; its one condition (testing) is checked apart
-    "testing": frozenset(),  # the fake TikTok may use any layer
+    "testing": frozenset({"fleet"}),  # the fake TikTok may use any layer but the fleet
 }
 SYNTAX_ERROR = "<syntax error>"
 LAZY_TESTING = re.compile(r"(?:^|_)(?:demo|serve)(?:_|$)")
@@ -364,7 +375,7 @@ def test_each_rule_catches_its_violation(tmp_path):
         "cli/main.py": "from fastlive.testing import Fake\n"  # 1: testing at module level
                        "def cmd_watch():\n    from fastlive.testing import Fake\n",  # 3: watch
         "testing/server.py": "def f():\n    from fastlive import CommentEvent\n",  # 2: root
-        "sinks/sqlite.py": "",  # a package in no layer
+        "plugins/sqlite.py": "",  # a package in no layer
         "stats.py": "def f(:\n",  # does not parse
         "events.py": "",
     })  # fmt: skip
@@ -393,7 +404,7 @@ def test_each_rule_catches_its_violation(tmp_path):
         "web/api.py:1: fastlive.web.api imports fastlive.client: web must not import client" in text
     )
     assert "only the CLI's demo and serve import testing" in text
-    assert "sinks/__init__.py:1" in text
+    assert "plugins/__init__.py:1" in text
 
 
 def test_relative_imports_resolve(tmp_path):

@@ -20,6 +20,7 @@ from fastlive.exceptions import (
     TikTokBlockedError,
     UserNotFoundError,
     UserOfflineError,
+    WafBlockedError,
     WebError,
 )
 from fastlive.testing import FakeTikTok
@@ -344,7 +345,7 @@ async def test_429_is_rate_limited_with_retry_after(fake, web):
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(403, TikTokBlockedError), (404, WebError), (500, WebError), (503, WebError)],
+    [(403, WafBlockedError), (404, WebError), (500, WebError), (503, WebError)],
 )
 async def test_other_statuses_are_web_errors(fake, web, status, error):
     fake.fail_next("/webcast/room/info/", status)

@@ -136,6 +136,7 @@ _EXPORTS: dict[str, str] = {
     "AgeRestrictedError": "fastlive.exceptions",
     "AlreadyConnectedError": "fastlive.exceptions",
     "ConnectError": "fastlive.exceptions",
+    "DashboardError": "fastlive.exceptions",
     "DecodeError": "fastlive.exceptions",
     "DeviceBlockedError": "fastlive.exceptions",
     "DiskFullError": "fastlive.exceptions",
@@ -144,9 +145,13 @@ _EXPORTS: dict[str, str] = {
     "RateLimitedError": "fastlive.exceptions",
     "RecordingError": "fastlive.exceptions",
     "RemuxError": "fastlive.exceptions",
+    "FleetError": "fastlive.exceptions",
+    "ReportError": "fastlive.exceptions",
     "SignAPIError": "fastlive.exceptions",
     "SignatureMissingTokensError": "fastlive.exceptions",
     "SignatureRateLimitError": "fastlive.exceptions",
+    "SinkError": "fastlive.exceptions",
+    "SinkUnavailableError": "fastlive.exceptions",
     "SignServerUnavailableError": "fastlive.exceptions",
     "StreamError": "fastlive.exceptions",
     "StreamHTTPError": "fastlive.exceptions",
@@ -157,6 +162,7 @@ _EXPORTS: dict[str, str] = {
     "TtwidMissingError": "fastlive.exceptions",
     "UserNotFoundError": "fastlive.exceptions",
     "UserOfflineError": "fastlive.exceptions",
+    "WafBlockedError": "fastlive.exceptions",
     "WebcastBlockedError": "fastlive.exceptions",
     "WebError": "fastlive.exceptions",
     # fastlive.monitor.limits
@@ -166,11 +172,27 @@ _EXPORTS: dict[str, str] = {
     "MonitoredRoom": "fastlive.monitor.monitor",
     # fastlive.record.room_video
     "record_video": "fastlive.record.room_video",
+    # fastlive.schema
+    "SCHEMA_VERSION": "fastlive.schema",
+    "encode_record": "fastlive.schema",
+    "event_record": "fastlive.schema",
+    "json_schema": "fastlive.schema",
+    # fastlive.sinks
+    "BufferedSink": "fastlive.sinks",
+    "SQLiteSink": "fastlive.sinks",
+    "Sink": "fastlive.sinks",
+    "open_sink": "fastlive.sinks",
+    "PostgresSink": "fastlive.sinks.postgres",
+    "RoomReport": "fastlive.sinks.report",
+    "aroom_reports": "fastlive.sinks.report",
+    "room_reports": "fastlive.sinks.report",
     # fastlive.stats
     "RoomState": "fastlive.stats",
     "RoomStats": "fastlive.stats",
     # fastlive.web.streams
     "StreamUrl": "fastlive.web.streams",
+    # fastlive.web.budget
+    "WebBudget": "fastlive.web.budget",
 }
 
 # Names read anew on each access: they change at run time.
@@ -179,6 +201,7 @@ _LIVE = frozenset({"inflater"})
 __all__ = [
     "DEFAULT_MAX_INFLATED_SIZE",
     "EVENT_TYPES",
+    "SCHEMA_VERSION",
     "AccessControlEvent",
     "AccessRecallEvent",
     "AgeRestrictedError",
@@ -192,6 +215,7 @@ __all__ = [
     "BattleResult",
     "BoostCardEvent",
     "BottomEvent",
+    "BufferedSink",
     "CapsuleEvent",
     "Caption",
     "CaptionEvent",
@@ -201,6 +225,7 @@ __all__ = [
     "ConnectEvent",
     "Contributor",
     "ControlEvent",
+    "DashboardError",
     "DecodeError",
     "DecodeErrorEvent",
     "DeviceBlockedError",
@@ -214,6 +239,7 @@ __all__ = [
     "EventStream",
     "FLVError",
     "FastLiveError",
+    "FleetError",
     "FollowEvent",
     "GameRankNotifyEvent",
     "Gift",
@@ -259,6 +285,7 @@ __all__ = [
     "PerceptionEvent",
     "PollEvent",
     "PollOption",
+    "PostgresSink",
     "Question",
     "QuestionNewEvent",
     "RankTextEvent",
@@ -268,13 +295,16 @@ __all__ = [
     "ReconnectEvent",
     "RecordingError",
     "RemuxError",
+    "ReportError",
     "RoomEvent",
     "RoomNotifyEvent",
     "RoomPinEvent",
+    "RoomReport",
     "RoomState",
     "RoomStats",
     "RoomUserSeqEvent",
     "RoomVerifyEvent",
+    "SQLiteSink",
     "Settings",
     "ShareEvent",
     "SignAPIError",
@@ -282,6 +312,9 @@ __all__ = [
     "SignServerUnavailableError",
     "SignatureMissingTokensError",
     "SignatureRateLimitError",
+    "Sink",
+    "SinkError",
+    "SinkUnavailableError",
     "SocialEvent",
     "SpeakerEvent",
     "StreamError",
@@ -308,18 +341,26 @@ __all__ = [
     "UserNotFoundError",
     "UserOfflineError",
     "ViewerPicksUpdateEvent",
+    "WafBlockedError",
+    "WebBudget",
     "WebError",
     "WebcastBlockedError",
     "__version__",
+    "aroom_reports",
     "build_ack",
     "build_enter_room",
     "build_heartbeat",
     "decode",
     "decode_fetch_result",
     "decode_message",
+    "encode_record",
+    "event_record",
     "event_type",
     "inflater",
+    "json_schema",
+    "open_sink",
     "record_video",
+    "room_reports",
 ]
 
 
@@ -463,18 +504,23 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         AgeRestrictedError,
         AlreadyConnectedError,
         ConnectError,
+        DashboardError,
         DecodeError,
         DeviceBlockedError,
         DiskFullError,
         FastLiveError,
+        FleetError,
         FLVError,
         RateLimitedError,
         RecordingError,
         RemuxError,
+        ReportError,
         SignAPIError,
         SignatureMissingTokensError,
         SignatureRateLimitError,
         SignServerUnavailableError,
+        SinkError,
+        SinkUnavailableError,
         StreamError,
         StreamHTTPError,
         StreamQualityError,
@@ -484,6 +530,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         TtwidMissingError,
         UserNotFoundError,
         UserOfflineError,
+        WafBlockedError,
         WebcastBlockedError,
         WebError,
     )
@@ -497,9 +544,26 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from fastlive.record.room_video import (
         record_video,
     )
+    from fastlive.schema import (
+        SCHEMA_VERSION,
+        encode_record,
+        event_record,
+        json_schema,
+    )
+    from fastlive.sinks import (
+        BufferedSink,
+        Sink,
+        SQLiteSink,
+        open_sink,
+    )
+    from fastlive.sinks.postgres import PostgresSink
+    from fastlive.sinks.report import RoomReport, aroom_reports, room_reports
     from fastlive.stats import (
         RoomState,
         RoomStats,
+    )
+    from fastlive.web.budget import (
+        WebBudget,
     )
     from fastlive.web.streams import (
         StreamUrl,

@@ -90,6 +90,21 @@ DEFAULT_SIGN_MAX_BLOCK = 3600.0
 DEFAULT_SIGN_RETRY_AFTER = 60.0
 """Seconds to wait after a sign server's 429 that says nothing about when to retry."""
 
+# The web budget of one egress (``fastlive.web.budget``): TikTok's WAF blocks an address
+# that asks too much.  Reports in the recorder projects' trackers (2025-2026, issue 11):
+# 19 rooms checked every 5 s work and 20 trip it; 30+ rooms polled faster than every
+# 5 minutes are blocked; a block lasts 5 to 30 minutes and requests during it prolong it.
+DEFAULT_WEB_RATE = 20.0
+"""Web requests per minute per egress, sustained: well under the ~30/min that gets blocked."""
+DEFAULT_WEB_BURST = 10
+"""Web requests an idle egress may send back to back (the WAF tolerates short bursts)."""
+DEFAULT_WAF_COOLDOWN = 300.0
+"""Seconds an egress sends nothing after a WAF block (a block lasts 5 minutes or more)."""
+DEFAULT_WAF_MAX_COOLDOWN = 4 * 3600.0
+"""The cool-down doubles while blocks repeat, up to this."""
+DEFAULT_WAF_JITTER = 0.2
+"""Each cool-down is lengthened by a random fraction in ``[0, j]`` of itself."""
+
 # The video recorder (``fastlive.record.video``).
 DEFAULT_VIDEO_STALL_TIMEOUT = 15.0
 """Seconds without a byte before a stream counts as stalled and is reconnected."""
@@ -115,6 +130,8 @@ ENVIRONMENT = {
     "sign_api_key": "SIGN_API_KEY",
     "connect": "FASTLIVE_CONNECT",
     "ws_url": "FASTLIVE_WS_URL",
+    "sign_rate": "FASTLIVE_SIGN_RATE",
+    "web_rate": "FASTLIVE_WEB_RATE",
 }
 
 
@@ -158,6 +175,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     healthy_session: float = DEFAULT_HEALTHY_SESSION
     device_blocked_delay: float = DEFAULT_DEVICE_BLOCKED_DELAY
     direct_max_retries: int = DEFAULT_DIRECT_MAX_RETRIES
+    web_rate: float = DEFAULT_WEB_RATE
+    """Web requests per minute per egress (``FASTLIVE_WEB_RATE``, ``--web-rate``; 0: unlimited)."""
+    web_burst: int = DEFAULT_WEB_BURST
+    waf_cooldown: float = DEFAULT_WAF_COOLDOWN
+    """Seconds an egress waits after a WAF block before it asks again (doubles on repeats)."""
+    sign_rate: float | None = None
+    """Sign-server fetches per minute for a known plan (``FASTLIVE_SIGN_RATE``,
+    ``--sign-rate``); 0: unpaced; None: what the server advertises, else the default."""
     sign_api_url_chosen: bool = False
     """``sign_api_url`` was chosen (``SIGN_API_URL``, or given to ``from_env``), even
     if it is the default URL: ``auto`` may then switch to the sign server."""
@@ -202,6 +227,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             values["connect"] = str(getattr(mode, "value", mode)).strip().lower()
         if "ws_url" in values:
             values["ws_url"] = resolve_ws_url(values["ws_url"])
+        for name in ("sign_rate", "web_rate"):
+            if isinstance(values.get(name), str):
+                try:
+                    values[name] = float(values[name])
+                except ValueError:
+                    raise ValueError(
+                        f"{ENVIRONMENT[name]}={values[name]!r} is not a number of requests "
+                        "per minute (0 for no limit)"
+                    ) from None
         if "sign_api_url" in values:
             values.setdefault("sign_api_url_chosen", True)
         return cls(**values)

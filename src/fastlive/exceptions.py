@@ -8,6 +8,7 @@
     │   ├── AgeRestrictedError      the room needs a logged-in session
     │   ├── RateLimitedError        TikTok answered 429
     │   └── TikTokBlockedError      TikTok answered 403 or a captcha page instead of JSON
+    │       └── WafBlockedError     TikTok's WAF blocked this address (also a RateLimitedError)
     ├── SignAPIError                the sign server failed
     │   ├── SignatureRateLimitError 429 from the sign server (carries retry_after)
     │   ├── SignServerUnavailableError  the sign server could not be reached
@@ -17,6 +18,11 @@
     ├── ConnectError                the websocket could not be opened or died for good
     │   └── TtwidMissingError       no ttwid cookie could be minted for the direct connection
     ├── AlreadyConnectedError       start() on a client that is already running
+    ├── DashboardError              the dashboard cannot bind as asked (address, token, port)
+    ├── SinkError                   a database sink refused a batch, or cannot be set up
+    │   └── SinkUnavailableError    the database cannot be reached or went away (retried)
+    ├── ReportError                 a report cannot read its database (missing, not fastlive, down)
+    ├── FleetError                  NATS cannot be reached or the fleet's buckets cannot be used
     └── StreamError                 the live video: finding, fetching or recording it failed
         ├── StreamUnavailableError  the room is offline or its room info has no stream data
         ├── StreamQualityError      the asked quality or format is not offered (.available)
@@ -37,18 +43,23 @@ __all__ = [
     "AgeRestrictedError",
     "AlreadyConnectedError",
     "ConnectError",
+    "DashboardError",
     "DecodeError",
     "DeviceBlockedError",
     "DiskFullError",
     "FLVError",
     "FastLiveError",
+    "FleetError",
     "RateLimitedError",
     "RecordingError",
     "RemuxError",
+    "ReportError",
     "SignAPIError",
     "SignServerUnavailableError",
     "SignatureMissingTokensError",
     "SignatureRateLimitError",
+    "SinkError",
+    "SinkUnavailableError",
     "StreamError",
     "StreamHTTPError",
     "StreamQualityError",
@@ -58,6 +69,7 @@ __all__ = [
     "TtwidMissingError",
     "UserNotFoundError",
     "UserOfflineError",
+    "WafBlockedError",
     "WebError",
     "WebcastBlockedError",
 ]
@@ -250,6 +262,25 @@ class TikTokBlockedError(WebError):
     """
 
 
+class WafBlockedError(TikTokBlockedError, RateLimitedError):
+    """TikTok's WAF blocked this address: the SlardarWAF page, or a 403 or 429 from the web side.
+
+    The whole egress (this IP) is blocked for minutes, and every request made
+    during the block prolongs it.  Wait for the cool-down (``retry_after``
+    seconds when known) without sending anything, lower the web request rate
+    (``--web-rate``, ``Settings.web_rate``), or spread rooms over proxies.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        self.retry_after = retry_after
+        WebError.__init__(self, message, status=status)
+
+    def __reduce__(self):  # keep pickling working (keyword-only arguments)
+        return (type(self), (self.args[0],), self.__dict__)
+
+
 class DeviceBlockedError(WebcastBlockedError):
     """The direct websocket answered ``DEVICE_BLOCKED`` (``Handshake-Status`` 415).
 
@@ -281,3 +312,37 @@ class RecordingError(FastLiveError):
 
     Check the path: record into a new file, or replay a file ``fastlive watch --record`` wrote.
     """
+
+
+class DashboardError(FastLiveError):
+    """The dashboard cannot serve as asked: a bad ``HOST:PORT``, a non-loopback address
+    without a token, or a port already in use.
+
+    Bind to 127.0.0.1 (the default), pass ``--dashboard-token``, or pick another port.
+    """
+
+
+class SinkError(FastLiveError):
+    """A sink (a database the events go to) refused a batch or cannot be set up.
+
+    The message names the database (never its password) and the driver's reason: fix the
+    target (permissions, a newer schema, a missing driver) and start again.
+    """
+
+
+class SinkUnavailableError(SinkError):
+    """The database cannot be reached or went away: the write is retried on the next call.
+
+    A ``BufferedSink`` retries with backoff and spills to a local file meanwhile; check that
+    the server is up and the DSN or path is right.
+    """
+
+
+class ReportError(FastLiveError):
+    """``fastlive report`` cannot read its database: missing, not a fastlive database,
+    unreachable, or without the room asked for.  The message says which, and what to do."""
+
+
+class FleetError(FastLiveError):
+    """The fleet cannot reach NATS, or its stream and buckets cannot be used: start
+    ``nats-server -js`` (JetStream on), check the URL, or install ``fastlive[fleet]``."""

@@ -93,6 +93,8 @@ async def _demo(args: argparse.Namespace) -> int:
             fake.ws_url,
             "--connect",
             args.connect,
+            "--web-rate",
+            "0",  # the fake has no WAF: nothing to pace
         ]
         if args.jsonl:
             argv.append("--jsonl")

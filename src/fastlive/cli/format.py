@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 
 from fastlive.events import BaseEvent, ClientEvent, DecodeErrorEvent, GiftStreakEvent
+from fastlive.schema import event_record
 from fastlive.stats import RoomState
 
 __all__ = [
     "COLOURS",
     "RESET",
+    "JsonlWriter",
     "describe",
     "enc_hook",
     "event_line",
@@ -79,23 +82,69 @@ def feed_line(room: Any, event: Any, colour: bool) -> str:
 
 
 def to_json(room: Any, event: Any) -> dict[str, Any]:
-    """``watch --jsonl``: type, room, room_id and msg_id first, then the event's fields."""
-    data = event.to_dict()
-    data.pop("exception", None)
-    out = {
-        "type": data.pop("type"),
-        "room": room.key,
-        "room_id": getattr(event, "room_id", 0) or room.room_id,
-        "msg_id": data.pop("msg_id", None),
-    }
-    data.pop("room_id", None)
-    out.update(data)
-    return out
+    """``watch --jsonl``: the event's record of the schema (``fastlive.schema``, ``"v": 1``)."""
+    return event_record(room.key, room.room_id or 0, event)
 
 
 def enc_hook(obj: Any) -> Any:
     """msgspec's fallback for what JSON cannot hold: its repr."""
     return repr(obj)
+
+
+class JsonlWriter:
+    """``watch --jsonl``'s output: events encoded into one buffer, one ``write`` per batch.
+
+    :meth:`add` encodes an event (msgspec, into the buffer); :meth:`flush` writes the
+    buffer in one call.  The caller flushes when its input runs dry (the loop goes
+    idle); a timer flushes ``interval`` s after the first unwritten line at the latest,
+    and a buffer past ``limit`` bytes is written at once.  Call :meth:`close` at the end.
+    """
+
+    def __init__(self, out: BinaryIO, *, interval: float = 0.05, limit: int = 1 << 16) -> None:
+        self._out = out
+        self._interval = interval
+        self._limit = limit
+        self._buf = bytearray()
+        self._encode_into = msgspec.json.Encoder(enc_hook=enc_hook).encode_into
+        self._timer: asyncio.TimerHandle | None = None
+        self.writes = 0
+        """Writes made (one per batch)."""
+        self.lines = 0
+        """Lines written or buffered."""
+
+    def add(self, room: Any, event: Any) -> None:
+        """Buffer the event's JSON line."""
+        buf = self._buf
+        self._encode_into(to_json(room, event), buf, -1)
+        buf.append(10)  # "\n"
+        self.lines += 1
+        if len(buf) >= self._limit:
+            self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._interval, self.flush)
+
+    @property
+    def pending(self) -> int:
+        """Bytes buffered, not yet written."""
+        return len(self._buf)
+
+    def flush(self) -> None:
+        """Write what is buffered, in one call."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._buf:
+            return
+        try:
+            self._out.write(self._buf)  # written or copied when it returns
+            self._out.flush()
+        finally:
+            self._buf.clear()
+            self.writes += 1
+
+    def close(self) -> None:
+        """Write what is left; no timer is left behind."""
+        self.flush()
 
 
 def status_line(monitor: Any, rate: float, events: int) -> str:
@@ -106,4 +155,19 @@ def status_line(monitor: Any, rate: float, events: int) -> str:
         f"(direct {modes['direct']}, signed {modes['signed']})  "
         f"waiting {states[RoomState.WAITING]}  {rate:,.1f} ev/s  "
         f"events {events:,}  dropped {monitor.stats.dropped}"
+        f"{_web_part(getattr(monitor, 'web_budget', None))}"
     )
+
+
+def _web_part(budget: Any) -> str:
+    """``  web 42 req`` and, while TikTok's WAF blocks the egress, ``BLOCKED 4m59s``."""
+    if budget is None:
+        return ""
+    stats = budget.stats
+    part = f"  web {stats.total:,} req"
+    if stats.blocks:
+        part += f" ({stats.blocks} WAF blocks)"
+    if stats.blocked_for > 0:
+        minutes, seconds = divmod(int(stats.blocked_for + 0.999), 60)
+        part += f"  {budget.name} BLOCKED {minutes}m{seconds:02d}s"
+    return part

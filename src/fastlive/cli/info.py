@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from fastlive._aio import run
-from fastlive.cli.common import add_endpoint_options, room_arg, settings
+from fastlive.cli.common import add_endpoint_options, room_arg, tiktok_web
 from fastlive.exceptions import FastLiveError
 
 __all__ = ["add_parser", "cmd_info"]
@@ -26,11 +26,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 async def _info(args: argparse.Namespace) -> int:
-    from fastlive.web import TikTokWeb
     from fastlive.web.streams import parse_stream_urls
 
     room = room_arg(args.room)
-    async with TikTokWeb(settings(args)) as web:
+    async with tiktok_web(args) as web:
         room_id = room if isinstance(room, int) else await web.fetch_room_id(room)
         info = await web.fetch_room_info(room_id)
     if args.json:

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from fastlive._aio import run
-from fastlive.cli.common import add_endpoint_options, room_arg, settings
+from fastlive.cli.common import add_endpoint_options, room_arg, tiktok_web
 from fastlive.exceptions import FastLiveError, UserOfflineError
 
 __all__ = ["add_parser", "cmd_live"]
@@ -26,9 +26,8 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 
 async def _live(args: argparse.Namespace) -> int:
-    from fastlive.web import TikTokWeb
 
-    async with TikTokWeb(settings(args)) as web:
+    async with tiktok_web(args) as web:
         rooms = [room_arg(r) for r in args.rooms]
         ids: dict[str, int | None] = {}
         errors: dict[str, str] = {}

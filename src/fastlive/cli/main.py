@@ -6,6 +6,11 @@
     fastlive video @a               record the live video (FLV; --mp4 with ffmpeg)
     fastlive replay FILE            replay a recording (--serve: as a fake TikTok)
     fastlive decode PATH            decode captured frames or payloads
+    fastlive report --db events.db  top gifters, diamonds/h, comments/min per room (--json)
+    fastlive schema                 the JSON Schema of the event records (v, type, room...)
+    fastlive worker --nats URL      one worker of a fleet on NATS JetStream (rooms by lease)
+    fastlive rooms add|remove|list  the rooms a fleet watches (--nats URL)
+    fastlive tail --nats URL        the fleet's events from the stream, as --jsonl prints them
     fastlive demo                   watch made-up rooms of a local fake TikTok (--record DIR)
     fastlive bench                  the decode benchmark (from a source checkout)
 
@@ -22,13 +27,28 @@ import argparse
 import logging
 import sys
 
-from fastlive.cli import bench, decode, demo, info, live, replay, video, watch
+from fastlive.cli import (
+    bench,
+    decode,
+    demo,
+    info,
+    live,
+    replay,
+    report,
+    rooms,
+    schema,
+    tail,
+    video,
+    watch,
+    worker,
+)
 from fastlive.cli.format import status_line as _status_line  # noqa: F401 (its old home)
 from fastlive.exceptions import FastLiveError
 
 __all__ = ["build_parser", "main"]
 
-COMMANDS = (watch, live, info, video, replay, decode, demo, bench)
+COMMANDS = (watch, live, info, video, replay, decode, report, schema, demo, bench)
+COMMANDS += (worker, rooms, tail)  # the fleet (NATS)
 
 
 def build_parser() -> argparse.ArgumentParser:

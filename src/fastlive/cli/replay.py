@@ -32,6 +32,11 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--interval", type=float, default=0.0, help="--serve: seconds per frame")
     p.add_argument("--duration", type=parse_duration, help="--serve: stop after this long")
+    p.add_argument(
+        "--db",
+        metavar="PATH_OR_URL",
+        help="store the events, as watch --db does (nothing is stored twice)",
+    )
     p.set_defaults(func=cmd_replay)
 
 
@@ -42,6 +47,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
         from fastlive.cli.serve import serve_recording
 
         return run(serve_recording(args.file, interval=args.interval, duration=args.duration))
+    if args.db:
+        from fastlive.cli.store import replay_into_db
+
+        return run(replay_into_db(args.file, args.db))
     encoder = msgspec.json.Encoder(enc_hook=enc_hook)
     counts: Counter[str] = Counter()
     errors: list[DecodeError] = []

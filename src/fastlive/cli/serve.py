@@ -52,6 +52,7 @@ def fake_env(fake: Any, connect: str | None = None) -> str:
     return (
         f"export FASTLIVE_WEB_URL={fake.web_url} FASTLIVE_WEBCAST_URL={fake.webcast_url} "
         f"SIGN_API_URL={fake.sign_api_url} FASTLIVE_WS_URL={fake.ws_url}{mode}"
+        + ("" if getattr(fake, "waf", None) else " FASTLIVE_WEB_RATE=0")
     )
 
 

@@ -11,11 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from fastlive._aio import run
 from fastlive._config import (
     CONNECT_MODES,
+    DEFAULT_CLOSE_TIMEOUT,
     DEFAULT_MONITOR_QUEUE,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_VIDEO_END_GRACE,
@@ -28,7 +27,7 @@ from fastlive.cli.common import (
     settings,
     stop_event,
 )
-from fastlive.cli.format import enc_hook, feed_line, status_line, to_json
+from fastlive.cli.format import JsonlWriter, feed_line, status_line
 from fastlive.exceptions import FastLiveError
 from fastlive.stats import RoomState
 
@@ -84,6 +83,21 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         "--once", action="store_true", help="exit when every room has ended once (or failed)"
     )
     p.add_argument("--no-color", action="store_true", help="no colours (also NO_COLOR)")
+    p.add_argument(
+        "--db",
+        metavar="PATH_OR_URL",
+        help="store the events: an SQLite file (made if absent) or postgresql://...",
+    )
+    p.add_argument(
+        "--dashboard",
+        metavar="HOST:PORT",
+        help="serve the live dashboard, its API and /metrics here (such as 127.0.0.1:8765)",
+    )
+    p.add_argument(
+        "--dashboard-token",
+        metavar="TOKEN",
+        help="the dashboard's token: needed off loopback, then on every request",
+    )
     add_endpoint_options(p)
 
 
@@ -112,6 +126,7 @@ async def watch(args: argparse.Namespace) -> int:
         poll_interval=args.poll_interval,
         gift_streaks=args.streaks,
         record_dir=args.record,
+        sinks=_sinks(args),
     )
     stop = stop_event(args.duration)
     sessions_done: set[str] = set()
@@ -130,6 +145,7 @@ async def watch(args: argparse.Namespace) -> int:
             stop.set()
 
     monitor.add_state_listener(on_state)
+    dashboard = _dashboard(args, monitor)
     videos: dict[str, asyncio.Task[Any]] = {}
     if args.video:
         monitor.add_state_listener(
@@ -139,17 +155,27 @@ async def watch(args: argparse.Namespace) -> int:
     # NO_COLOR is the terminal's convention (no-color.org), not a fastlive setting
     colour = out.isatty() and not args.no_color and "NO_COLOR" not in os.environ
     status_tty = sys.stderr.isatty() and not args.jsonl
-    encoder = msgspec.json.Encoder(enc_hook=enc_hook)
     counted = [0]
+
+    jsonl = JsonlWriter(getattr(out, "buffer", None) or _TextOut(out)) if args.jsonl else None
 
     async def consume() -> None:
         write = out.write
-        async for room, event in monitor.events():
-            counted[0] += 1
-            if args.jsonl:
-                write(encoder.encode(to_json(room, event)).decode() + "\n")
-            else:
-                write(feed_line(room, event, colour) + "\n")
+        stream = monitor.events()
+        try:
+            async for room, event in stream:
+                counted[0] += 1
+                if jsonl is None:
+                    write(feed_line(room, event, colour) + "\n")
+                    continue
+                jsonl.add(room, event)
+                if not stream.pending:  # the stream ran dry: give the rooms one turn, then write
+                    await asyncio.sleep(0)
+                    if not stream.pending:
+                        jsonl.flush()
+        finally:
+            if jsonl is not None:
+                jsonl.close()  # Ctrl-C, the end of the streams: nothing buffered is lost
 
     async def status() -> None:
         last, last_t = 0, time.monotonic()
@@ -165,6 +191,9 @@ async def watch(args: argparse.Namespace) -> int:
             sys.stderr.flush()
 
     async with monitor:
+        if dashboard is not None:
+            await dashboard.start()
+            print(f"fastlive: dashboard on {dashboard.url}", file=sys.stderr, flush=True)
         tasks = [asyncio.ensure_future(consume()), asyncio.ensure_future(status())]
         await stop.wait()
         if videos:  # stopped before the Monitor closes: the videos use its HTTP client
@@ -173,13 +202,55 @@ async def watch(args: argparse.Namespace) -> int:
             for task in videos.values():
                 task.cancel()
             await asyncio.gather(*videos.values(), return_exceptions=True)
+        if dashboard is not None:
+            await dashboard.aclose()
+    # the Monitor ended the stream after its last event: let the consumer write them all
+    await asyncio.wait(tasks[:1], timeout=DEFAULT_CLOSE_TIMEOUT)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     out.flush()
     if status_tty:
         sys.stderr.write("\r\033[K")
+    for sink in monitor.sinks:
+        st = sink.stats
+        print(f"fastlive: {sink.name}: {st.written} events written "
+              f"({st.spilled} spilled, {st.dropped} dropped)", file=sys.stderr)  # fmt: skip
     return _summary(monitor)
+
+
+def _sinks(args: argparse.Namespace) -> list[Any]:
+    """``--db PATH_OR_URL``: the database the events go to (checked now, opened with the rooms)."""
+    if not args.db:
+        return []
+    from fastlive.sinks import open_sink
+
+    return [open_sink(args.db)]
+
+
+def _dashboard(args: argparse.Namespace, monitor: Any) -> Any:
+    """``--dashboard HOST:PORT``: the Dashboard to serve (checked now, started with the rooms)."""
+    if not args.dashboard:
+        if args.dashboard_token:
+            raise FastLiveError("--dashboard-token needs --dashboard HOST:PORT")
+        return None
+    from fastlive.dashboard import Dashboard, parse_address
+
+    host, port = parse_address(args.dashboard)
+    return Dashboard(monitor, host, port, token=args.dashboard_token)
+
+
+class _TextOut:
+    """A text stream without ``.buffer`` (a test's ``StringIO``) as JsonlWriter's bytes output."""
+
+    def __init__(self, out: Any) -> None:
+        self._out = out
+
+    def write(self, data: bytes | bytearray) -> None:
+        self._out.write(bytes(data).decode())
+
+    def flush(self) -> None:
+        self._out.flush()
 
 
 def _summary(monitor: Any) -> int:

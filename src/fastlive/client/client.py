@@ -56,6 +56,7 @@ from fastlive.session import Session
 from fastlive.stats import RoomState, RoomStats
 from fastlive.supervisor import ConnectMode, SupervisorStats
 from fastlive.web import TikTokWeb, make_http_client, normalize_unique_id
+from fastlive.web.budget import Priority, WebBudget
 from fastlive.web.signer import SignClient
 from fastlive.web.streams import StreamUrl, parse_stream_urls
 from fastlive.web.ttwid import TtwidPool
@@ -121,6 +122,9 @@ class TikTokLiveClient:
         sign_limiter: a shared :class:`SignPacer` (such as :class:`fastlive.SignLimiter`) for the sign server (the Monitor's).
         ttwid_pool: a shared :class:`~fastlive.web.ttwid.TtwidPool` (else the client makes
             its own, minting through ``web_proxy``).
+        web_budget: the :class:`~fastlive.web.budget.WebBudget` of this client's egress,
+            which every web request (pages, API, ttwid mints) draws from; the Monitor
+            shares one.  None: the client makes its own from ``Settings.web_rate``.
 
     Attributes:
         stats: the room's :class:`~fastlive.stats.RoomStats`, kept current.
@@ -151,6 +155,7 @@ class TikTokLiveClient:
         ws_url: str | None = None,
         sign_limiter: SignPacer | None = None,
         ttwid_pool: TtwidPool | None = None,
+        web_budget: WebBudget | None = None,
     ) -> None:
         overrides: dict[str, Any] = {
             "sign_api_key": sign_api_key,
@@ -191,7 +196,10 @@ class TikTokLiveClient:
             raise ValueError("pass the proxy to your own AsyncClient, or do not pass http=")
         self._web_proxy = _proxy_url(web_proxy)
         self._http = http or make_http_client(settings, self._web_proxy)
-        self._web = TikTokWeb(settings, http=self._http, **dict(web_kwargs or {}))
+        web_options = dict(web_kwargs or {})
+        if web_options.get("budget") is None:
+            web_options["budget"] = web_budget or WebBudget.from_settings(settings)
+        self._web = TikTokWeb(settings, http=self._http, **web_options)
         if session_id:
             self._web.set_session(session_id, tt_target_idc)
         self._signer = SignClient(settings, self._http)
@@ -240,6 +248,16 @@ class TikTokLiveClient:
     def running(self) -> bool:
         """True from ``start()`` until the final ``DisconnectEvent``."""
         return self._starting or (self._task is not None and not self._task.done())
+
+    @property
+    def web_priority(self) -> Priority:
+        """The web budget priority of this client's connect requests (the Monitor sets
+        ``Priority.RECONNECT`` for a room that was streaming: it goes first)."""
+        return self._runner.priority
+
+    @web_priority.setter
+    def web_priority(self, value: Priority) -> None:
+        self._runner.priority = Priority(value)
 
     @property
     def web(self) -> TikTokWeb:

@@ -1,9 +1,14 @@
 """One websocket to a room: open it, pump it into the session, keep it alive, say how it ended.
 
 The pump is mechanical (the websockets model): each message is fed to the
-:class:`~fastlive.session.Session`, the frames it wants sent are written, and
+:class:`~fastlive.session.Session`, the frames it wants sent are queued, and
 the events it released are delivered (to the dispatcher, whose back-pressure
 holds the reader).  The clocks live here: the heartbeat and the stall watchdog.
+
+Outgoing frames (acks, heartbeats, the join) are coalesced: those queued in one
+loop iteration go out in one write (``writelines``: one ``writev``), each still its
+own websocket message, in order, without a drain per message (they are tiny, and
+only sent in answer to what the server sent).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from fastlive._config import DEFAULT_CLOSE_TIMEOUT, Settings
 from fastlive.client.dispatch import FrameTap
@@ -26,7 +32,12 @@ from fastlive.stats import RoomStats
 from fastlive.supervisor import Outcome
 from fastlive.web import safe_url
 
-__all__ = ["Connection"]
+__all__ = ["WS_MAX_QUEUE", "WS_WRITE_LIMIT", "Connection"]
+
+WS_MAX_QUEUE = 4
+"""Frames received and not yet read before the socket stops reading (websockets: 16)."""
+WS_WRITE_LIMIT = 4096
+"""Bytes of unsent output before a send waits (websockets: 32 KiB); acks are ~60 bytes."""
 
 
 class Connection:
@@ -64,6 +75,10 @@ class Connection:
         self._busy = False  # a message is being handled: silence is not a stall
         self._last_rx = 0.0
         self._dup_mark = session.duplicates_dropped
+        self._outbox: list[bytes] = []
+        self._flush_handle: asyncio.Handle | None = None
+        self.writes = 0
+        """Socket writes of outgoing frames (one per loop iteration with frames to send)."""
 
     def _options(self, headers: dict[str, str]) -> dict[str, Any]:
         settings = self._settings
@@ -76,6 +91,9 @@ class Connection:
             "close_timeout": min(settings.ws_connect_timeout, DEFAULT_CLOSE_TIMEOUT),
             "max_size": settings.max_inflated_size,
             "compression": None,
+            # TikTok's frames are small and come a few a second: buffer few of them
+            "max_queue": WS_MAX_QUEUE,
+            "write_limit": WS_WRITE_LIMIT,
         }
         if self._ws_proxy is not None:
             options["proxy"] = self._ws_proxy
@@ -118,7 +136,7 @@ class Connection:
             session.opened()
             if initial is not None:
                 session.receive_initial(initial)
-            await self._send(ws, session.data_to_send())
+            self._post(ws, session.data_to_send())
             self._count_duplicates()  # the initial batch's
             self._last_rx = loop.time()
             timer = loop.create_task(self._keepalive(ws, interval, direct))
@@ -140,7 +158,7 @@ class Connection:
                     self._count_duplicates()
                 out = session.data_to_send()
                 if out:
-                    await self._send(ws, out)
+                    self._post(ws, out)
                 events = session.events_received()
                 if events:
                     await deliver(events)
@@ -152,6 +170,7 @@ class Connection:
         except ConnectionClosed:
             return self._end(ws)
         finally:
+            self._flush(ws)  # the last acks go out before the close
             self.ws = None
             session.closed()
             if timer is not None:
@@ -204,24 +223,46 @@ class Connection:
                     return
                 if now >= next_hb:
                     session.heartbeat()
-                    await self._send(ws, session.data_to_send())
+                    self._post(ws, session.data_to_send())
                     next_hb = now + interval
                 await asyncio.sleep(max(min(next_hb, stall_at) - loop.time(), 0))
         except ConnectionClosed:
             return
 
-    async def _send(self, ws: ClientConnection, frames: list[bytes]) -> None:
-        """Write frames (each to the frame listeners once written); a socket already
-        closing is not an error (its buffered input still has to be read, so the
-        reader, not the writer, notices the end)."""
-        tap = self._frames
+    def _post(self, ws: ClientConnection, frames: list[bytes]) -> None:
+        """Queue frames for the write at the end of this loop iteration."""
+        if not frames:
+            return
+        self._outbox.extend(frames)
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush, ws)
+
+    def _flush(self, ws: ClientConnection) -> None:
+        """Write the queued frames, each its own websocket message, in one ``writelines``.
+
+        Each frame goes to the frame listeners once written.  A socket no longer open
+        takes nothing (its buffered input still has to be read, so the reader, not the
+        writer, notices the end).
+        """
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        frames, self._outbox = self._outbox, []
+        if not frames or ws.protocol.state is not State.OPEN or ws.transport.is_closing():
+            return
+        protocol = ws.protocol
+        for frame in frames:
+            protocol.send_binary(frame)
+        chunks = protocol.data_to_send()
         try:
+            ws.transport.writelines([c for c in chunks if c])
+        except (OSError, RuntimeError):  # the transport went away meanwhile: the reader sees it
+            return
+        self.writes += 1
+        tap = self._frames
+        if tap.listeners:
             for frame in frames:
-                await ws.send(frame)
-                if tap.listeners:
-                    tap(SENT, frame)
-        except ConnectionClosed:
-            pass
+                tap(SENT, frame)
 
 
 class _NoDebugLogger(logging.LoggerAdapter):

@@ -7,7 +7,8 @@ anything waits there every later handler call queues behind it.  A full queue
 makes the room wait (``overflow="block"``: the socket buffers, TCP holds the
 rest) or drops the oldest queued event (``"drop_oldest"``), counted in
 ``RoomStats.dropped``, never silently.  ``events()`` streams follow the same
-policy; sinks are always awaited in order.
+policy; sinks are always awaited in order.  Batch sinks (the Monitor's) get each
+frame's events in one call, before its handlers run: one await per frame, not per event.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = ["Dispatcher", "EventStream", "FrameListener", "FrameTap", "Handler", 
 Event = BaseEvent | ClientEvent
 Handler = Callable[[Any], Any]
 Sink = Callable[[Any], Awaitable[None]]
+BatchSink = Callable[[list[Any]], Awaitable[None]]
 Overflow = Literal["block", "drop_oldest"]
 
 FrameListener = Callable[[int, bytes, int], Any]
@@ -68,6 +70,7 @@ class Dispatcher:
         self.handlers: Listeners[Handler] = Listeners()
         self.streams: weakref.WeakSet[EventStream] = weakref.WeakSet()
         self.sinks: list[Sink] = []
+        self.batch_sinks: list[BatchSink] = []
         self.max_queue = max_queue
         self.overflow: Overflow = overflow
         self._logger = logger
@@ -90,13 +93,26 @@ class Dispatcher:
     async def deliver(self, events: list[Any]) -> None:
         """Count and hand on the events the session released, in order."""
         counts = self._stats.events
+        for sink in self.batch_sinks:
+            await self._batch(sink, events)
         for event in events:
             counts[type(event).__name__] += 1
-            await self.emit(event)
+            await self._emit_one(event)
         self._stats.last_event_time = time.time()
 
     async def emit(self, event: Any) -> None:
         """Hand one event to its handlers (by MRO), every ``events()`` stream and every sink."""
+        for sink in self.batch_sinks:
+            await self._batch(sink, [event])
+        await self._emit_one(event)
+
+    async def _batch(self, sink: BatchSink, events: list[Any]) -> None:
+        try:
+            await sink(events)
+        except Exception:  # a consumer's bug must not cost the connection
+            self._logger.exception("event sink %r raised on a batch of %d", sink, len(events))
+
+    async def _emit_one(self, event: Any) -> None:
         handlers = self.handlers.route(type(event))
         if handlers:
             await self._dispatch(event, handlers)

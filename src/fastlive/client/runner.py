@@ -45,11 +45,13 @@ from fastlive.exceptions import (
     TikTokBlockedError,
     TtwidMissingError,
     UserOfflineError,
+    WafBlockedError,
     WebError,
 )
 from fastlive.session import FETCH, Session
 from fastlive.stats import RoomState
 from fastlive.supervisor import Action, ConnectMode, Outcome, Supervisor
+from fastlive.web.budget import Priority
 from fastlive.web.direct import build_direct_ws_url, direct_handshake_headers, fetch_direct_room
 from fastlive.web.signer import SignedFetch
 from fastlive.web.ttwid import TtwidMinter, TtwidPool, TtwidSession
@@ -91,6 +93,9 @@ class Runner:
         self._ttwid_pool = ttwid_pool
         self._owns_pool = ttwid_pool is None
         self._ttwid: TtwidSession | None = None
+        self.priority = Priority.CONNECT
+        """The web budget priority of this run's requests (the Monitor sets ``RECONNECT``
+        for a room that was streaming)."""
 
     @property
     def stopping(self) -> bool:
@@ -133,6 +138,8 @@ class Runner:
                     client.settings.web_url,
                     client.unique_id,
                     user_agent=web.user_agent,
+                    budget=web.budget,
+                    priority=self.priority,
                 )
             except (TikTokBlockedError, RateLimitedError) as exc:
                 if isinstance(exc, RateLimitedError):
@@ -153,12 +160,12 @@ class Runner:
         if room:
             client._room_id = int(room)
         else:
-            client._room_id = int(await web.fetch_room_id(client.unique_id))
+            client._room_id = int(await web.fetch_room_id(client.unique_id, priority=self.priority))
         web.room_id = client._room_id  # client.web.fetch_room_info() without arguments
         if (
             fetch_live_check
             and not checked
-            and not await web.fetch_is_live(room_id=client._room_id)
+            and not await web.fetch_is_live(room_id=client._room_id, priority=self.priority)
         ):
             raise UserOfflineError(client.unique_id)
         if fetch_room_info:
@@ -188,7 +195,7 @@ class Runner:
         if self._ttwid_pool is None:
             client = self._client
             s = client.settings
-            minter = TtwidMinter(s, proxy=client._web_proxy)
+            minter = TtwidMinter(s, proxy=client._web_proxy, budget=client._web.budget)
             pinned = s.user_agent if s.user_agent != DEFAULT_USER_AGENT else None
             self._ttwid_pool = TtwidPool(s.ttwid_share_cap, minter, user_agent=pinned)
         return self._ttwid_pool
@@ -212,6 +219,7 @@ class Runner:
                 )
             except SignatureRateLimitError as exc:
                 client.stats.rate_limited += 1
+                self._advertise(limiter)
                 if limiter is not None:
                     limiter.rate_limited(exc.retry_after, exc.reset_time)
                 tries += 1
@@ -224,9 +232,17 @@ class Runner:
                 )
                 await self._sleep(exc.retry_after)
                 continue
+            self._advertise(limiter)
             if client._frames.listeners and signed.body:
                 client._frames(FETCH, signed.body)
             return signed
+
+    def _advertise(self, limiter: Any) -> None:
+        """Hand the limits the sign server advertised on its last answer to the limiter."""
+        limits = self._client._signer.limits
+        adopt = getattr(limiter, "advertised", None)
+        if limits is not None and adopt is not None:
+            adopt(*limits)
 
     async def _sleep(self, delay: float) -> None:
         """Sleep ``delay`` seconds, or less if ``disconnect()`` is called (a cancel that
@@ -377,7 +393,9 @@ class Runner:
         settings = client.settings
         if recheck:
             try:
-                live = await client._web.fetch_is_live(room_id=client._room_id)
+                live = await client._web.fetch_is_live(
+                    room_id=client._room_id, priority=Priority.RECONNECT
+                )
             except WebError as exc:  # unknown: the socket will tell
                 client.logger.debug("room %s: live check failed (%s)", client._room_id, exc)
                 live = True
@@ -391,7 +409,7 @@ class Runner:
                 ttwid = await pool.rotate(pool.session_of(client) or self._ttwid, client, uid)
             else:
                 ttwid = await pool.acquire(client, uid)
-        except TtwidMissingError as exc:
+        except (TtwidMissingError, WafBlockedError) as exc:
             self._ttwid = None
             client.stats.ttwid_misses += 1
             return Ended(Outcome.MINT_FAILED, f"no ttwid cookie: {exc}", error=exc)

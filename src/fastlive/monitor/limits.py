@@ -11,7 +11,13 @@ together.  The limiter spreads them out instead:
 - a 429 closes the gate for everyone until ``max(retry_after, reset_time - now)``,
   then waiters pass again at ``rate``, without a burst: the limit just bit;
 - each wait gets a small random extra (``jitter`` of one interval), so several
-  processes with the same limit do not fire on the same tick.
+  processes with the same limit do not fire on the same tick;
+- the limits the server advertises on every answer (``RateLimit-Limit``,
+  ``-Remaining``, ``-Reset`` and the ``X-RateLimit-*`` forms) are adopted
+  (:meth:`SignLimiter.advertised`): the fetches left are spread over the time
+  to the reset, and none left closes the gate until then.  A rate set for a
+  known plan (``--sign-rate``, ``FASTLIVE_SIGN_RATE``) is kept as it is; only
+  "none left" still closes the gate.
 
 The client awaits ``acquire()`` before every sign-server fetch and calls
 ``rate_limited()`` on every 429; the Monitor hands one limiter to all its
@@ -37,6 +43,7 @@ from fastlive._config import (
     DEFAULT_SIGN_JITTER,
     DEFAULT_SIGN_MAX_BLOCK,
     DEFAULT_SIGN_RATE,
+    Settings,
 )
 
 __all__ = [
@@ -55,6 +62,8 @@ class LimiterStats(msgspec.Struct, kw_only=True):
     waited: float = 0.0
     waiting: int = 0
     """Callers waiting right now."""
+    advertised: int = 0
+    """Answers whose rate-limit headers were adopted."""
 
 
 class SignLimiter:
@@ -69,6 +78,7 @@ class SignLimiter:
         rng: a ``random.Random`` for the jitter.
         sleep: ``await sleep(seconds)``, on the same time line as ``clock`` (injectable
             for tests: a virtual clock and its sleep make waits exact and instant).
+        adopt: follow the rate the server advertises (False: keep ``rate``, a known plan).
     """
 
     def __init__(
@@ -81,6 +91,7 @@ class SignLimiter:
         wallclock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        adopt: bool = True,
     ) -> None:
         if rate is not None and rate < 0:
             raise ValueError("rate must be positive (or None for no rate limit)")
@@ -91,6 +102,7 @@ class SignLimiter:
         self.rate = rate or None
         self.burst = burst
         self.jitter = jitter
+        self.adopt = adopt
         self._clock = clock
         self._wallclock = wallclock
         self._rng = rng or random.Random()
@@ -98,8 +110,22 @@ class SignLimiter:
         self._interval = 1.0 / self.rate if self.rate else 0.0
         self._tat = clock()  # theoretical arrival time of the next grant (GCRA)
         self._blocked_until = 0.0
+        self._window_end: float | None = None
+        self._window_left = 0
         self._changed = asyncio.Event()  # set (and replaced) by every 429
         self.stats = LimiterStats()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: object) -> SignLimiter:
+        """The limiter ``settings.sign_rate`` asks for: per minute for a known plan (kept,
+        not replaced by advertised rates), 0 unpaced, None the default that adopts what the
+        server advertises."""
+        per_minute = settings.sign_rate
+        if per_minute is None:
+            return cls(**kwargs)  # type: ignore[arg-type]
+        if per_minute < 0:
+            raise ValueError("--sign-rate / FASTLIVE_SIGN_RATE must be 0 (unpaced) or more")
+        return cls(per_minute / 60.0 or None, adopt=False, **kwargs)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return (
@@ -120,6 +146,13 @@ class SignLimiter:
         now = self._clock()
         tolerance = (self.burst - 1) * self._interval
         at = max(now, self._tat - tolerance, self._blocked_until)
+        if self._window_end is not None:  # what the server advertised
+            if at >= self._window_end:
+                self._window_end = None  # that window is over; the next answer tells
+            elif self._window_left <= 0:
+                at, self._window_end = self._window_end, None  # none left: wait for the reset
+            else:
+                self._window_left -= 1
         self._tat = max(self._tat, at) + self._interval
         delay = at - now
         if delay > 0 and self.jitter and self._interval:
@@ -171,5 +204,35 @@ class SignLimiter:
         self._blocked_until = max(self._blocked_until, now + wait)
         # After the block, go at the rate from its end: no burst into a limit that just bit.
         self._tat = self._blocked_until + (self.burst - 1) * self._interval
+        self._reopen()
+
+    def advertised(self, limit: int | None, remaining: int | None, reset: float | None) -> None:
+        """Adopt the limits the server advertised on an answer (``reset``: seconds from now).
+
+        None left closes the gate until the reset (not counted as a 429); no more than
+        ``remaining`` are granted before it.  Unless the rate is pinned (``adopt=False``),
+        the fetches left are spread evenly over the time to the reset.
+        """
+        if remaining is None or reset is None:
+            return
+        self.stats.advertised += 1
+        now = self._clock()
+        wait = min(max(0.0, reset), DEFAULT_SIGN_MAX_BLOCK)
+        self._window_end, self._window_left = now + wait, remaining
+        if remaining <= 0:
+            if now + wait > self._blocked_until:
+                self._blocked_until = now + wait
+                self._tat = self._blocked_until + (self.burst - 1) * self._interval
+                self._reopen()
+            return
+        if not self.adopt or wait <= 0:
+            return
+        # Slots already reserved stand (waking every waiter on every answer would re-queue
+        # them all); new ones go at the advertised pace.
+        self.rate = remaining / wait
+        self._interval = 1.0 / self.rate
+
+    def _reopen(self) -> None:
+        """Wake the waiters: their slots are void, each takes a new one."""
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()

@@ -82,9 +82,11 @@ from fastlive.monitor.rooms import (
 )
 from fastlive.monitor.runner import run_room
 from fastlive.monitor.stream import CallbackQueue, MonitorStream, Overflow, check_queue
+from fastlive.sinks.base import BufferedSink, Sink
 from fastlive.stats import RoomState, RoomStats
 from fastlive.streaks import DEFAULT_STREAK_TIMEOUT, StreakTracker
 from fastlive.web import TikTokWeb, make_http_client
+from fastlive.web.budget import WebBudget
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -111,8 +113,11 @@ class Monitor(Callbacks):
         rooms: @handles (``str``) and room ids (``int``) to add at once.
         settings: base URLs, timeouts, backoff; ``Settings.from_env()`` if None.
         http: a shared ``httpx.AsyncClient`` (not closed here); one is made if None.
-        sign_limiter: the shared :class:`~fastlive.monitor.limits.SignLimiter`; one with the
-            default rate is made if None.
+        sign_limiter: the shared :class:`~fastlive.monitor.limits.SignLimiter`; one from
+            ``settings.sign_rate`` (``--sign-rate``) is made if None.
+        web_budget: the :class:`~fastlive.web.budget.WebBudget` of this Monitor's egress,
+            shared by every room's web requests and the live checks; one from
+            ``settings.web_rate`` / ``web_burst`` / ``waf_cooldown`` is made if None.
         max_queue: items buffered per ``events()`` stream, and async callback calls
             waiting per callback queue (the Monitor's and each room's).
         overflow: ``"block"`` or ``"drop_oldest"``: what a full ``events()`` stream or
@@ -127,6 +132,10 @@ class Monitor(Callbacks):
         client_kwargs: extra ``TikTokLiveClient`` arguments (``ws_proxy``, ``session_id``...).
         start_kwargs: extra ``client.start()`` arguments (``fetch_room_info``...).
         logger: the ``logging.Logger`` to use (default ``fastlive.monitor``).
+        sinks: where every event also goes (``fastlive.sinks.open_sink("events.db")``, or
+            any :class:`~fastlive.sinks.Sink`, wrapped in a :class:`~fastlive.sinks.BufferedSink`):
+            handed over without waiting, so a slow or missing database never holds a room
+            back; opened by ``start()``, flushed and closed by ``aclose()``.
 
     Raises:
         ValueError: an unknown ``overflow``, ``max_queue`` below 1, or an interval that
@@ -150,6 +159,8 @@ class Monitor(Callbacks):
         client_kwargs: dict[str, Any] | None = None,
         start_kwargs: dict[str, Any] | None = None,
         logger: logging.Logger | None = None,
+        sinks: Iterable[Sink] = (),
+        web_budget: WebBudget | None = None,
     ) -> None:
         check_queue(max_queue, overflow)
         if poll_interval <= 0 or resolve_interval <= 0:
@@ -157,7 +168,13 @@ class Monitor(Callbacks):
         self.settings = settings if settings is not None else Settings.from_env()
         self._owns_http = http is None
         self._http = http if http is not None else make_http_client(self.settings)
-        self.sign_limiter = sign_limiter if sign_limiter is not None else SignLimiter()
+        self.sign_limiter = (
+            sign_limiter if sign_limiter is not None else SignLimiter.from_settings(self.settings)
+        )
+        self.web_budget = (
+            web_budget if web_budget is not None else WebBudget.from_settings(self.settings)
+        )
+        """The egress's web request budget: ``web_budget.stats`` counts requests and blocks."""
         self.max_queue = max_queue
         self.overflow: Overflow = overflow
         self.resolve_interval = resolve_interval
@@ -165,9 +182,12 @@ class Monitor(Callbacks):
         self.streak_timeout = streak_timeout
         self.record_dir = Path(record_dir) if record_dir is not None else None
         self._client_kwargs = dict(client_kwargs or {})
+        self.sinks: list[BufferedSink] = [
+            s if isinstance(s, BufferedSink) else BufferedSink(s) for s in sinks
+        ]
         self._start_kwargs = dict(start_kwargs or {})
         self._logger = logger or globals()["logger"]
-        self._web = TikTokWeb(self.settings, http=self._http)
+        self._web = TikTokWeb(self.settings, http=self._http, budget=self.web_budget)
         self._web_slots = asyncio.Semaphore(DEFAULT_WEB_CONCURRENCY)
         self._rooms: dict[str, MonitoredRoom] = {}
         self._listeners: Listeners[Callback] = Listeners()
@@ -324,6 +344,8 @@ class Monitor(Callbacks):
         self._running = True
         self._started_at = time.monotonic()
         self._spawn(self._poller.run(), "fastlive:monitor-poller")
+        for sink in self.sinks:  # never raises: a target that is down is retried
+            await sink.open()
         if self.gift_streaks:
             self._spawn(self._streak_sweeper(), "fastlive:monitor-streaks")
         for room in list(self._rooms.values()):
@@ -349,6 +371,8 @@ class Monitor(Callbacks):
         for queue in [r._callbacks for r in rooms if r._callbacks is not None]:
             await queue.aclose()
         await self._callbacks.aclose()
+        for sink in self.sinks:  # after the last streaks: write what is pending, close
+            await sink.aclose()
         for stream in list(self._streams):
             stream._end()
         if self._owns_http:
@@ -423,51 +447,71 @@ class Monitor(Callbacks):
 
     # -- internals: delivery -------------------------------------------------------
 
-    def _sink(self, room: MonitoredRoom) -> Callable[[Any], Awaitable[None]]:
-        """What the room's client awaits per event: count it, deliver it, feed the streaks."""
+    def _sink(self, room: MonitoredRoom) -> Callable[[list[Any]], Awaitable[None]]:
+        """What the room's client awaits per frame (a batch sink): count, deliver, feed the
+        streaks (a streak's end follows its gift)."""
         stats = room._stats
         events = stats.events
         tracker = None
         if self.gift_streaks:
             tracker = room._streaks = room._streaks or StreakTracker(self.streak_timeout)
         loop = asyncio.get_running_loop()
-        deliver = self._deliver
+        deliver = self._deliver_batch
         wallclock = time.time
 
-        async def sink(event: Any) -> None:
-            cls = type(event)
-            events[cls.__name__] += 1
+        async def sink(batch: list[Any]) -> None:
+            items = batch
+            for i, event in enumerate(batch):
+                cls = type(event)
+                events[cls.__name__] += 1
+                if tracker is not None and cls is GiftEvent:
+                    final = tracker.feed(event, loop.time())
+                    if final is not None:
+                        if items is batch:
+                            items = batch[:i]
+                        items.append(event)
+                        events["GiftStreakEvent"] += 1
+                        items.append(final)
+                        continue
+                if items is not batch:
+                    items.append(event)
             stats.last_event_time = wallclock()
-            await deliver(room, event)
-            if tracker is not None and cls is GiftEvent:
-                final = tracker.feed(event, loop.time())
-                if final is not None:
-                    await self._deliver_streak(room, final)
+            await deliver(room, items)
 
         return sink
 
     async def _deliver(self, room: MonitoredRoom, event: Any) -> None:
-        """One event to the room's callbacks, the Monitor's, and every ``events()`` stream.
+        """One event to the room's callbacks, the Monitor's, and every ``events()`` stream."""
+        await self._deliver_batch(room, [event])
+
+    async def _deliver_batch(self, room: MonitoredRoom, batch: list[Any]) -> None:
+        """One room's events, in order, to its callbacks, the Monitor's, and every
+        ``events()`` stream (in one hand-off per stream).
 
         Sync callbacks run here; what async ones return joins their owner's callback
         queue (which, when full, makes this room wait or drops the oldest call).
         """
-        cls = type(event)
-        for owner in (room, self):
-            for callback in owner._listeners.route(cls):
-                try:
-                    result = callback(room, event)
-                except Exception:
-                    self._logger.exception(
-                        "callback %r raised on %s of %s", callback, cls.__name__, room.name
-                    )
-                    continue
-                if inspect.isawaitable(result):
-                    await owner.callback_queue.put(room, callback, event, result)
+        for event in batch:
+            cls = type(event)
+            for owner in (room, self):
+                for callback in owner._listeners.route(cls):
+                    try:
+                        result = callback(room, event)
+                    except Exception:
+                        self._logger.exception(
+                            "callback %r raised on %s of %s", callback, cls.__name__, room.name
+                        )
+                        continue
+                    if inspect.isawaitable(result):
+                        await owner.callback_queue.put(room, callback, event, result)
+        if self.sinks:  # before the streams, never waiting: a blocked stream holds no sink back
+            key, room_id = room.key, room.room_id or 0
+            for sink in self.sinks:
+                for event in batch:
+                    sink.put(key, room_id, event)
         if self._streams:
-            item = (room, event)
             for stream in list(self._streams):
-                await stream._put(item)
+                await stream._put_many(room, batch)
 
     async def _deliver_streak(self, room: MonitoredRoom, final: GiftStreakEvent) -> None:
         room._stats.events["GiftStreakEvent"] += 1

@@ -36,6 +36,7 @@ from fastlive.monitor.rooms import merge_client
 from fastlive.record.frames import META, Recorder
 from fastlive.session import backoff
 from fastlive.stats import RoomState
+from fastlive.web.budget import Priority
 
 if TYPE_CHECKING:
     from fastlive.monitor.monitor import Monitor
@@ -143,10 +144,13 @@ async def _live_session(monitor: Monitor, room: MonitoredRoom) -> None:
         "settings": monitor.settings,
         "http": monitor.http,
         "sign_limiter": monitor.sign_limiter,
+        "web_budget": monitor.web_budget,
     }
     kwargs.update(monitor._client_kwargs)
     client = TikTokLiveClient(room.unique_id or str(room.room_id), room_id=room.room_id, **kwargs)
-    client.add_event_sink(monitor._sink(room))
+    if room.sessions:  # it was streaming: its reconnect goes before new rooms
+        client.web_priority = Priority.RECONNECT
+    client._dispatcher.batch_sinks.append(monitor._sink(room))  # one await per frame
     client.add_state_listener(lambda _c, _old, new: _client_state(monitor, room, new))
     if monitor.record_dir is not None:
         _record(monitor, room, client, room.sessions + 1)

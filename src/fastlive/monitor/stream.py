@@ -114,6 +114,26 @@ class MonitorStream:
                 )
         queue.put_nowait(item)
 
+    async def _put_many(self, room: MonitoredRoom, events: list[Any]) -> None:
+        """One room's events in order, in one hand-off: awaits only when the stream is full."""
+        queue = self._queue
+        block = self.overflow == "block"
+        for event in events:
+            if self._finished:
+                return
+            if not queue.full():
+                queue.put_nowait((room, event))
+            elif block:
+                await queue.put((room, event))
+            else:
+                self._drop_oldest()
+                if self.dropped == 1:
+                    self._monitor._logger.warning(
+                        "events() consumer is slower than the rooms: dropping the oldest events "
+                        "(counted in stream.dropped and room.stats.dropped)"
+                    )
+                queue.put_nowait((room, event))
+
     def _drop_oldest(self) -> None:
         old_room, _ = self._queue.get_nowait()
         self.dropped += 1

@@ -54,6 +54,10 @@ _EXPORTS: dict[str, str] = {
     "FakeRoom": "fastlive.testing.server",
     "FakeTikTok": "fastlive.testing.server",
     "RecordedRequest": "fastlive.testing.server",
+    "SignPlan": "fastlive.testing.server",
+    "Waf": "fastlive.testing.server",
+    "WafHit": "fastlive.testing.server",
+    "WafRules": "fastlive.testing.server",
     "WsConnection": "fastlive.testing.server",
 }
 
@@ -68,6 +72,10 @@ __all__ = [
     "FakeRoom",
     "FakeTikTok",
     "RecordedRequest",
+    "SignPlan",
+    "Waf",
+    "WafHit",
+    "WafRules",
     "WsConnection",
     "barrage",
     "caption",
@@ -165,5 +173,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         FakeRoom,
         FakeTikTok,
         RecordedRequest,
+        SignPlan,
+        Waf,
+        WafHit,
+        WafRules,
         WsConnection,
     )

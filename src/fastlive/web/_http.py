@@ -21,7 +21,7 @@ import math
 import time
 from collections.abc import Iterable, Mapping
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import httpx
@@ -29,17 +29,21 @@ import httpx
 from fastlive._config import DEFAULT_SIGN_RETRY_AFTER, Settings
 from fastlive.exceptions import (
     FastLiveError,
-    RateLimitedError,
     SignAPIError,
     SignatureRateLimitError,
     SignServerUnavailableError,
     TikTokBlockedError,
+    WafBlockedError,
     WebError,
 )
 
 __all__ = [
+    "AdvertisedLimits",
     "Peer",
+    "advertised_limits",
     "as_int",
+    "is_block",
+    "is_waf_page",
     "json_object",
     "json_or_error",
     "make_http_client",
@@ -49,10 +53,15 @@ __all__ = [
     "safe_url",
     "send",
     "status_error",
+    "waf_error",
 ]
 
 MAX_SERVER_WORDS = 300
 """A server's own words are cut to this many characters in a message."""
+WAF_MARKERS = (b'id="slardar-config"', b"SlardarWAF")
+"""Both are in the head of TikTok's WAF block page (``"slardarClient": "SlardarWAF"``)."""
+WAF_SCAN = 64 * 1024
+"""Bytes of a body searched for the WAF page (its head comes first)."""
 _RESET_IS_TIMESTAMP = 1e9
 """A rate-limit reset above this is a Unix time; below, seconds from now (protocol.md §2.6)."""
 
@@ -115,6 +124,46 @@ def rate_limit_wait(headers: Mapping[str, str], now: float) -> tuple[float | Non
     return retry, reset
 
 
+class AdvertisedLimits(NamedTuple):
+    """What a server's ``RateLimit-*`` (or ``X-RateLimit-*``) headers say; None when not said."""
+
+    limit: int | None
+    """Requests allowed per window."""
+    remaining: int | None
+    """Requests left in the current window."""
+    reset: float | None
+    """Seconds until the window resets."""
+
+
+def advertised_limits(headers: Mapping[str, str], now: float) -> AdvertisedLimits | None:
+    """The rate limits a sign server advertises in its headers (any answer); None if none.
+
+    ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``, or their
+    ``X-RateLimit-*`` forms; a reset is seconds from now, or a Unix time (§2.6).
+    """
+
+    def field(name: str) -> str | None:
+        return headers.get(f"RateLimit-{name}") or headers.get(f"X-RateLimit-{name}")
+
+    limit = _count(field("Limit"))
+    remaining = _count(field("Remaining"))
+    reset_at = _reset_time(field("Reset"), now)
+    reset = None if reset_at is None else max(0.0, reset_at - now)
+    if limit is None and remaining is None and reset is None:
+        return None
+    return AdvertisedLimits(limit, remaining, reset)
+
+
+def _count(value: str | None) -> int | None:
+    """A header's request count (``100``, or the first of ``100;w=60``); None if unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0, int(value.split(";", 1)[0].split(",", 1)[0].strip()))
+    except ValueError:
+        return None
+
+
 def make_http_client(settings: Settings, proxy: str | None = None) -> httpx.AsyncClient:
     """An AsyncClient with fastlive's timeout, following redirects, through ``proxy``.
 
@@ -168,8 +217,9 @@ def status_error(
 ) -> FastLiveError:
     """The fastlive error for an answer the caller cannot use, by its HTTP status.
 
-    TikTok: 429 ``RateLimitedError`` (``retry_after`` when said), 403
-    ``TikTokBlockedError``, else ``WebError``.  The sign server: 429
+    TikTok: 429 and 403 (or the WAF page) ``WafBlockedError``, which is both a
+    ``RateLimitedError`` (``retry_after`` when said) and a ``TikTokBlockedError``;
+    else ``WebError``.  The sign server: 429
     ``SignatureRateLimitError`` (``retry_after`` always set), else ``SignAPIError``.
     The server's own words (a JSON ``message``) are kept, with ``secrets`` blanked.
 
@@ -200,8 +250,10 @@ def status_error(
                 reset_time=reset,
             )
         wait = f"try again in {retry:g} s" if retry is not None else "slow down and try later"
-        return RateLimitedError(
-            f"TikTok rate-limited {target} (HTTP 429): {wait}, or use a proxy.{said_part}",
+        return WafBlockedError(
+            f"TikTok rate-limited {target} (HTTP 429), a WAF block of this address: {wait} "
+            f"without sending requests, lower --web-rate, or use a proxy.{said_part}",
+            status=429,
             retry_after=retry,
         )
     if peer is SIGN_SERVER:
@@ -215,17 +267,47 @@ def status_error(
         return SignAPIError(
             f"The sign server answered HTTP {status}: try again later.{said_part}", status=status
         )
-    if status == 403:
-        return TikTokBlockedError(
-            f"TikTok refused {target} (HTTP 403): this IP or browser identity is blocked; "
-            "wait, use another network or proxy, or a sign server (connect='signed')."
-            f"{said_part}",
+    if status == 403 or is_waf_page(response.content):
+        return WafBlockedError(
+            f"TikTok refused {target} (HTTP {status}): this IP or browser identity is blocked "
+            "(WAF); wait for the cool-down without sending requests, lower --web-rate, use "
+            f"another network or proxy, or a sign server (connect='signed').{said_part}",
             status=status,
         )
     return WebError(
         f"TikTok answered HTTP {status} for {target}: try again later, or through a proxy "
         f"if this keeps happening.{said_part}",
         status=status,
+    )
+
+
+def is_waf_page(body: bytes | str) -> bool:
+    """True when ``body`` is TikTok's SlardarWAF block page (an HTML page, not the answer)."""
+    head = body[:WAF_SCAN]
+    if isinstance(head, str):
+        head = head.encode("utf-8", "replace")
+    return all(marker in head for marker in WAF_MARKERS)
+
+
+def is_block(status: int, body: bytes | str) -> bool:
+    """True when a TikTok web answer is a WAF block: a 403, a 429, or the block page."""
+    return status in (403, 429) or is_waf_page(body)
+
+
+def waf_error(response: httpx.Response, url: str, *, now: float | None = None) -> WafBlockedError:
+    """The :class:`WafBlockedError` for a blocked answer (see :func:`is_block`)."""
+    status = response.status_code
+    retry = None
+    if status == 429:
+        retry, _ = rate_limit_wait(response.headers, time.time() if now is None else now)
+    what = "its WAF block page" if is_waf_page(response.content) else f"HTTP {status}"
+    return WafBlockedError(
+        f"TikTok's WAF blocked this address: {safe_url(url)} answered {what}. "
+        "Wait for the cool-down without sending requests (each request during a block "
+        "prolongs it), lower the web request rate (--web-rate, Settings.web_rate), "
+        "or spread the rooms over proxies",
+        status=status,
+        retry_after=retry,
     )
 
 
@@ -247,6 +329,8 @@ def json_or_error(
     status = response.status_code
     if not 200 <= status < 300:
         raise status_error(response, url, secrets=secrets, now=now)
+    if is_waf_page(response.content):
+        raise waf_error(response, url, now=now)
     body = json_object(response.content)
     if body is None:
         raise TikTokBlockedError(

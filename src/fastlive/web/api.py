@@ -29,9 +29,18 @@ from fastlive.exceptions import (
     AgeRestrictedError,
     UserNotFoundError,
     UserOfflineError,
+    WafBlockedError,
     WebError,
 )
-from fastlive.web._http import as_int, json_or_error, make_http_client, send, status_error
+from fastlive.web._http import (
+    as_int,
+    is_block,
+    json_or_error,
+    make_http_client,
+    status_error,
+    waf_error,
+)
+from fastlive.web.budget import Priority, WebBudget, send_within
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -150,6 +159,10 @@ class TikTokWeb:
         proxy: proxy URL (``http://``, ``https://``, ``socks5://``) for the client
             created here; not allowed together with ``http``.
         cookies, headers, params: added to (and overriding) the defaults.
+        budget: the :class:`~fastlive.web.budget.WebBudget` of this egress: every request
+            waits for it, by priority, and a WAF block closes it.  None: no budget (each
+            request goes at once; a block is still a ``WafBlockedError``).  A Monitor
+            shares one per egress between all its rooms.
     """
 
     def __init__(
@@ -161,8 +174,11 @@ class TikTokWeb:
         cookies: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         params: dict[str, Any] | None = None,
+        budget: WebBudget | None = None,
     ) -> None:
         self.settings = settings if settings is not None else Settings.from_env()
+        self.budget = budget
+        """The egress's request budget (None: unlimited)."""
         if http is not None and proxy is not None:
             raise ValueError("pass proxy= to your own AsyncClient, or do not pass http=")
         self._owns_http = http is None
@@ -233,7 +249,7 @@ class TikTokWeb:
 
     # -- routes --------------------------------------------------------------------
 
-    async def fetch_room_id(self, unique_id: str) -> int:
+    async def fetch_room_id(self, unique_id: str, *, priority: Priority = Priority.CONNECT) -> int:
         """The room id of ``@unique_id``: live page first, then ``api-live/user/room``.
 
         Returns the id TikTok gives even when the user is offline.
@@ -245,31 +261,39 @@ class TikTokWeb:
         """
         uid = normalize_unique_id(unique_id)
         try:
-            room_id = await self._room_id_from_html(uid)
+            room_id = await self._room_id_from_html(uid, priority)
+        except WafBlockedError:
+            raise  # the egress is blocked: asking the API too would prolong the block
         except WebError as exc:
             logger.debug("room id from the live page failed (%s); trying the API", exc)
             room_id = None
         if room_id:
             return room_id
-        data = await self._user_room(uid)
+        data = await self._user_room(uid, priority)
         room_id = as_int(_dig(data, "data", "user", "roomId"))
         if not room_id:
             raise UserOfflineError(uid, f"@{uid} has no live room now: try again when it goes live")
         return room_id
 
     async def fetch_is_live(
-        self, *, room_id: int | None = None, unique_id: str | None = None
+        self,
+        *,
+        room_id: int | None = None,
+        unique_id: str | None = None,
+        priority: Priority = Priority.LIVE_CHECK,
     ) -> bool:
         """Whether a room (by id, via ``check_alive``) or a user (by handle) is live now."""
         if (room_id is None) == (unique_id is None):
             raise ValueError("fetch_is_live needs exactly one of room_id= or unique_id=")
         if room_id is not None:
-            return (await self.fetch_is_live_many([room_id]))[0]
-        data = await self._user_room(normalize_unique_id(unique_id or ""))
+            return (await self.fetch_is_live_many([room_id], priority=priority))[0]
+        data = await self._user_room(normalize_unique_id(unique_id or ""), priority)
         status = _dig(data, "data", "liveRoom", "status")
         return status is not None and status != ROOM_OFFLINE
 
-    async def fetch_is_live_many(self, room_ids: Iterable[int]) -> list[bool]:
+    async def fetch_is_live_many(
+        self, room_ids: Iterable[int], *, priority: Priority = Priority.LIVE_CHECK
+    ) -> list[bool]:
         """Live or not for each room id, in order; ``check_alive`` in batches of 50.
 
         A room TikTok does not report on (unknown id, or a detected client) is False.
@@ -279,7 +303,9 @@ class TikTokWeb:
         url = f"{self.settings.webcast_url}/webcast/room/check_alive/"
         for start in range(0, len(ids), CHECK_ALIVE_BATCH):
             chunk = ids[start : start + CHECK_ALIVE_BATCH]
-            body = await self._get_json(url, {"room_ids": ",".join(map(str, chunk))})
+            body = await self._get_json(
+                url, {"room_ids": ",".join(map(str, chunk))}, priority, "live_check"
+            )
             entries = body.get("data") or []
             by_id = {}
             for pos, entry in enumerate(entries):
@@ -293,7 +319,11 @@ class TikTokWeb:
         return result
 
     async def fetch_room_info(
-        self, room_id: int | None = None, unique_id: str | None = None
+        self,
+        room_id: int | None = None,
+        unique_id: str | None = None,
+        *,
+        priority: Priority = Priority.INFO,
     ) -> dict[str, Any]:
         """The ``data`` object of ``/webcast/room/info/`` (title, viewers, owner, stream urls).
 
@@ -306,10 +336,10 @@ class TikTokWeb:
         if room_id is not None and unique_id is not None:
             raise ValueError("pass room_id or unique_id, not both")
         if unique_id is not None:
-            room_id = await self.fetch_room_id(unique_id)
+            room_id = await self.fetch_room_id(unique_id, priority=priority)
         room_id = self._room(room_id)
         url = f"{self.settings.webcast_url}/webcast/room/info/"
-        body = await self._get_json(url, {"room_id": str(room_id)})
+        body = await self._get_json(url, {"room_id": str(room_id)}, priority, "room_info")
         data = body.get("data")
         data = data if isinstance(data, dict) else {}
         status = body.get("status_code") or 0
@@ -342,12 +372,14 @@ class TikTokWeb:
             raise ValueError("no room id: pass room_id= or unique_id=, or start the client first")
         return self.room_id
 
-    async def fetch_gift_list(self, room_id: int | None = None) -> list[dict[str, Any]]:
+    async def fetch_gift_list(
+        self, room_id: int | None = None, *, priority: Priority = Priority.INFO
+    ) -> list[dict[str, Any]]:
         """The gift catalogue (``data.gifts``: id, name, diamond_count, image...)."""
         url = f"{self.settings.webcast_url}/webcast/gift/list/"
         room_id = room_id if room_id is not None else self.room_id
         extra = {"room_id": str(room_id)} if room_id is not None else {}
-        body = await self._get_json(url, extra)
+        body = await self._get_json(url, extra, priority, "gift_list")
         gifts = _dig(body, "data", "gifts")
         if not isinstance(gifts, list):
             raise WebError(
@@ -358,10 +390,14 @@ class TikTokWeb:
 
     # -- internals --------------------------------------------------------------
 
-    async def _room_id_from_html(self, uid: str) -> int | None:
+    async def _room_id_from_html(
+        self, uid: str, priority: Priority = Priority.CONNECT
+    ) -> int | None:
         """Room id from the live page's ``SIGI_STATE``; None when the page has none."""
         url = f"{self.settings.web_url}/@{uid}/live"
-        response = await self._request(url, None)
+        response = await self._request(url, None, priority, "live_page")
+        if is_block(response.status_code, response.content):
+            raise waf_error(response, url)
         if not response.is_success:
             raise status_error(response, url, secrets=self._secrets())
         match = _SIGI_RE.search(response.text)
@@ -379,7 +415,7 @@ class TikTokWeb:
             ) from None
         return as_int(_dig(state, "LiveRoom", "liveRoomUserInfo", "user", "roomId")) or None
 
-    async def _user_room(self, uid: str) -> dict[str, Any]:
+    async def _user_room(self, uid: str, priority: Priority = Priority.CONNECT) -> dict[str, Any]:
         """``api-live/user/room`` JSON for ``uid``; raises UserNotFoundError."""
         url = f"{self.settings.web_url}/api-live/user/room/"
         params = {
@@ -388,7 +424,7 @@ class TikTokWeb:
             "referer": f"{self.settings.web_url}/@{uid}/live",
             "root_referer": f"{self.settings.web_url}/@{uid}/live",
         }
-        body = await self._get_json(url, params)
+        body = await self._get_json(url, params, priority, "user_room")
         message = body.get("message")
         if message == "user_not_found":
             raise UserNotFoundError(uid)
@@ -405,17 +441,24 @@ class TikTokWeb:
             )
         return body
 
-    async def _get_json(self, url: str, extra: dict[str, str]) -> dict[str, Any]:
+    async def _get_json(
+        self, url: str, extra: dict[str, str], priority: Priority, kind: str
+    ) -> dict[str, Any]:
         """GET ``url`` with the default params plus ``extra``; the JSON object."""
-        response = await self._request(url, {**self._params, **extra})
+        response = await self._request(url, {**self._params, **extra}, priority, kind)
         return json_or_error(response, url, secrets=self._secrets())
 
-    async def _request(self, url: str, params: dict[str, str] | None) -> httpx.Response:
-        """One GET with this identity's headers and cookies; the answer, whatever its status."""
+    async def _request(
+        self, url: str, params: dict[str, str] | None, priority: Priority, kind: str
+    ) -> httpx.Response:
+        """One GET with this identity's headers and cookies, drawn from the budget; the
+        answer, whatever its status (a WAF block also closes the budget)."""
         if params is not None:
             params = {**params, "device_id": str(random.randrange(10**19, 10**20))}
         headers = {**self._headers, "Cookie": self._cookie_header()}
-        response = await send(self._http, url, params=params, headers=headers)
+        response = await send_within(
+            self.budget, priority, kind, self._http, url, params=params, headers=headers
+        )
         for name, value in response.cookies.items():
             self._cookies[name] = value
         return response

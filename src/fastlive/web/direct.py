@@ -34,8 +34,9 @@ from fastlive.exceptions import (
     WebcastBlockedError,
     WebError,
 )
-from fastlive.web._http import as_int, json_or_error, safe_url, send
+from fastlive.web._http import as_int, json_or_error, safe_url
 from fastlive.web.api import normalize_unique_id
+from fastlive.web.budget import Priority, WebBudget, send_within
 
 __all__ = [
     "DIRECT_WS_PATH",
@@ -233,6 +234,8 @@ async def fetch_direct_room(
     user_agent: str,
     lang: str = "en",
     region: str = "US",
+    budget: WebBudget | None = None,
+    priority: Priority = Priority.CONNECT,
 ) -> DirectRoom:
     """Room id and live state of ``@unique_id`` from ``api-live/user/room`` (§2.8.3).
 
@@ -242,8 +245,10 @@ async def fetch_direct_room(
     Raises:
         UserNotFoundError: the handle does not exist (``statusCode`` 19881007).
         AgeRestrictedError: TikTok wants a logged-in session (``statusCode`` 4003110).
-        RateLimitedError: HTTP 429 (``retry_after`` when TikTok says).
-        TikTokBlockedError: HTTP 403, or a body that is not JSON (a captcha page).
+        WafBlockedError: HTTP 403 or 429 (``retry_after`` when TikTok says), or the WAF
+            page; it is a ``RateLimitedError`` and a ``TikTokBlockedError``; ``budget``,
+            if given, is closed for its cool-down.
+        TikTokBlockedError: a body that is not JSON (a captcha page).
         WebError: TikTok could not be reached, or another error status or code.
     """
     uid = normalize_unique_id(unique_id)
@@ -261,7 +266,9 @@ async def fetch_direct_room(
         "uniqueId": uid,
     }
     headers = {"User-Agent": user_agent, "Referer": f"{web_url.rstrip('/')}/"}
-    response = await send(http, url, params=params, headers=headers)
+    response = await send_within(
+        budget, priority, "user_room", http, url, params=params, headers=headers
+    )
     status = response.status_code
     body = json_or_error(response, url)
     code = body.get("statusCode", body.get("status_code"))

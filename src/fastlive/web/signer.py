@@ -27,7 +27,14 @@ from fastlive._config import DEFAULT_USER_AGENT, Settings
 from fastlive._decode import decode_fetch_result
 from fastlive.batch import Batch
 from fastlive.exceptions import DecodeError, SignAPIError, SignatureMissingTokensError
-from fastlive.web._http import SIGN_SERVER, safe_url, send, status_error
+from fastlive.web._http import (
+    SIGN_SERVER,
+    AdvertisedLimits,
+    advertised_limits,
+    safe_url,
+    send,
+    status_error,
+)
 from fastlive.web.api import DEFAULT_LOCATION, DEFAULT_SCREEN, browser_params
 
 __all__ = ["SignClient", "SignedFetch", "build_ws_url", "parse_tt_cookies"]
@@ -176,6 +183,11 @@ class SignClient:
             by default.
         client_name: the ``client=`` value the sign server sees.
         clock: the Unix time (``time.time``), to read a 429's rate-limit reset.
+
+    Attributes:
+        limits: the rate limits the server advertised on its last answer
+            (``RateLimit-*`` / ``X-RateLimit-*`` headers), or None; a shared limiter
+            adopts them (:meth:`fastlive.monitor.limits.SignLimiter.advertised`).
     """
 
     def __init__(
@@ -193,6 +205,7 @@ class SignClient:
         self._decode = decode or _default_decode
         self._client_name = client_name
         self._own_agent = f"fastlive/{_library_version()}"
+        self.limits: AdvertisedLimits | None = None
 
     def __repr__(self) -> str:
         key = "set" if self.settings.sign_api_key else None
@@ -254,6 +267,7 @@ class SignClient:
         url = f"{base}/webcast/fetch"
         response = await send(self._http, url, peer=SIGN_SERVER, params=params, headers=headers)
         status = response.status_code
+        self.limits = advertised_limits(response.headers, self._clock())
         logger.debug(
             "sign server %s: HTTP %d, request id %s, agent id %s, log code %s",
             safe_url(url),

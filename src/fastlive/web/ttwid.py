@@ -32,9 +32,10 @@ from urllib.parse import quote, urljoin
 import httpx
 
 from fastlive._config import Settings
-from fastlive.exceptions import TtwidMissingError
-from fastlive.web._http import safe_url
+from fastlive.exceptions import TtwidMissingError, WafBlockedError
+from fastlive.web._http import is_block, is_waf_page, safe_url
 from fastlive.web.api import normalize_unique_id
+from fastlive.web.budget import Priority, WebBudget
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -101,8 +102,12 @@ def parse_ttwid(set_cookie_headers: Sequence[str]) -> str | None:
     return found
 
 
+Hop = tuple[int, list[str], str, bool]
+"""One hop of a mint GET: status, ``Set-Cookie`` headers, ``X-TT-System-Error``, WAF page."""
+
+
 class _Backend(Protocol):
-    async def get(self, url: str, user_agent: str) -> list[tuple[int, list[str], str]]: ...
+    async def get(self, url: str, user_agent: str) -> list[Hop]: ...
 
     async def aclose(self) -> None: ...
 
@@ -120,14 +125,15 @@ class _HttpxBackend:
             cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
         )
 
-    async def get(self, url: str, user_agent: str) -> list[tuple[int, list[str], str]]:
-        """Each hop of the GET: (status, Set-Cookie headers, X-TT-System-Error)."""
+    async def get(self, url: str, user_agent: str) -> list[Hop]:
+        """Each hop of the GET: (status, Set-Cookie headers, X-TT-System-Error, WAF page)."""
         response = await self._client.get(url, headers={"User-Agent": user_agent})
         return [
             (
                 hop.status_code,
                 hop.headers.get_list("set-cookie"),
                 hop.headers.get("x-tt-system-error", ""),
+                is_waf_page(hop.content),
             )
             for hop in (*response.history, response)
         ]
@@ -146,8 +152,8 @@ class _CurlBackend:
             impersonate=IMPERSONATE_TARGET, timeout=settings.http_timeout, proxy=proxy
         )
 
-    async def get(self, url: str, user_agent: str) -> list[tuple[int, list[str], str]]:
-        hops = []
+    async def get(self, url: str, user_agent: str) -> list[Hop]:
+        hops: list[Hop] = []
         for _ in range(MAX_REDIRECTS + 1):
             response = await self._session.get(
                 url,
@@ -161,6 +167,7 @@ class _CurlBackend:
                     response.status_code,
                     list(headers.get_list("set-cookie") or []),
                     headers.get("x-tt-system-error") or "",
+                    is_waf_page(response.content or b""),
                 )
             )
             location = headers.get("location")
@@ -188,7 +195,9 @@ class TtwidMinter:
     followed, no cookies, only a ``User-Agent``); the first ``Set-Cookie:
     ttwid=…`` wins.  A 200 without it is a miss; after ``ttwid_attempts``
     rounds ``ttwid_retry_delay`` seconds apart, :class:`TtwidMissingError`.
-    Transport errors are raised at once.  With curl_cffi installed and
+    Transport errors are raised at once, and so is a WAF block (the SlardarWAF
+    page, 403 or 429): :class:`WafBlockedError`, never retried, since every
+    request during a block prolongs it.  Each GET draws from ``budget``.  With curl_cffi installed and
     ``Settings.impersonate`` on, requests carry Chrome's TLS fingerprint.
 
     Args:
@@ -196,11 +205,14 @@ class TtwidMinter:
         proxy: proxy URL for the minting requests.
         impersonate: override ``settings.impersonate`` (False: plain httpx).
         sleep: waits between rounds (``asyncio.sleep``; injectable so tests need no clock).
+        budget: the egress's :class:`~fastlive.web.budget.WebBudget` (None: unlimited).
 
     Attributes:
         mints: ttwid cookies minted.
         misses: responses without a ttwid (challenge pages included).
         failures: mints given up (misses exhausted, or TikTok unreachable).
+        blocks: mints stopped by a WAF block.
+        requests: profile-page GETs sent.
     """
 
     def __init__(
@@ -210,9 +222,11 @@ class TtwidMinter:
         proxy: str | None = None,
         impersonate: bool | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        budget: WebBudget | None = None,
     ) -> None:
         self.settings = settings if settings is not None else Settings.from_env()
         self._sleep = sleep
+        self.budget = budget
         want = self.settings.impersonate if impersonate is None else impersonate
         self._curl = _load_curl() if want else None
         self._proxy = proxy
@@ -220,6 +234,8 @@ class TtwidMinter:
         self.mints = 0
         self.misses = 0
         self.failures = 0
+        self.blocks = 0
+        self.requests = 0
 
     def __repr__(self) -> str:
         return (
@@ -232,10 +248,18 @@ class TtwidMinter:
         """True when mints go through curl_cffi's Chrome impersonation."""
         return self._curl is not None
 
-    async def mint(self, user_agent: str, unique_id: str | None = None) -> str:
+    async def mint(
+        self,
+        user_agent: str,
+        unique_id: str | None = None,
+        *,
+        priority: Priority = Priority.CONNECT,
+    ) -> str:
         """A fresh ``ttwid`` minted with ``user_agent`` (the websocket must send the same).
 
         Raises:
+            WafBlockedError: TikTok's WAF blocked this egress (not retried; the budget,
+                if any, is closed for its cool-down).
             TtwidMissingError: no ttwid after every round (``unreachable`` False), or
                 TikTok could not be reached (``unreachable`` True).
         """
@@ -252,7 +276,13 @@ class TtwidMinter:
         challenged = False
         for attempt in range(1, attempts + 1):
             for url in urls:
-                for status, set_cookies, system_error in await self._get(url, user_agent, attempt):
+                hops = await self._get(url, user_agent, attempt, priority)
+                blocked = any(waf or is_block(status, b"") for status, _, _, waf in hops)
+                if self.budget is not None and not blocked:
+                    self.budget.succeeded()
+                for status, set_cookies, system_error, waf in hops:
+                    if waf or is_block(status, b""):
+                        raise self._blocked(url, status, waf)
                     last_status = status
                     value = parse_ttwid(set_cookies)
                     if value:
@@ -278,7 +308,24 @@ class TtwidMinter:
             attempts=attempts,
         )
 
-    async def _get(self, url: str, user_agent: str, attempt: int) -> list[Any]:
+    def _blocked(self, url: str, status: int, waf: bool) -> WafBlockedError:
+        """Count a WAF block, close the budget, and the error to raise (never a miss)."""
+        self.blocks += 1
+        self.failures += 1
+        if self.budget is not None:
+            self.budget.blocked()
+        what = "its WAF block page" if waf else f"HTTP {status}"
+        return WafBlockedError(
+            f"TikTok's WAF blocked this address while minting a ttwid ({safe_url(url)} "
+            f"answered {what}): wait for the cool-down without sending requests, lower "
+            "--web-rate (Settings.web_rate), or use proxies",
+            status=status,
+        )
+
+    async def _get(self, url: str, user_agent: str, attempt: int, priority: Priority) -> list[Hop]:
+        if self.budget is not None:
+            await self.budget.acquire(priority, "ttwid")
+        self.requests += 1
         backend = self._backend
         if backend is None:
             if self._curl is not None:

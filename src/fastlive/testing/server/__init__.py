@@ -58,7 +58,7 @@ One module per job, all re-exported here: :mod:`~fastlive.testing.server.fake` (
 state, scripting, recordings, routing), :mod:`~fastlive.testing.server.room` (``FakeRoom``),
 :mod:`~fastlive.testing.server.records` (what is recorded), the routes
 (:mod:`~fastlive.testing.server.web`, :mod:`~fastlive.testing.server.webcast`,
-:mod:`~fastlive.testing.server.sign`), the websocket (:mod:`~fastlive.testing.server.handshake`,
+:mod:`~fastlive.testing.server.sign`), the WAF (:mod:`~fastlive.testing.server.waf`), the websocket (:mod:`~fastlive.testing.server.handshake`,
 :mod:`~fastlive.testing.server.push`) and :mod:`~fastlive.testing.server.responses`. The route
 modules are ``FakeTikTok``'s insides: each function takes the fake and shares its private state.
 The video is :mod:`fastlive.testing.flv`.
@@ -76,6 +76,9 @@ from fastlive.testing.server.room import CONTROL_STREAM_ENDED as CONTROL_STREAM_
 from fastlive.testing.server.room import SIGN_FAULT_NAMES as SIGN_FAULT_NAMES
 from fastlive.testing.server.room import FakeRoom
 from fastlive.testing.server.room import SignFault as SignFault
+from fastlive.testing.server.sign import SignPlan
+from fastlive.testing.server.waf import WAF_PAGE as WAF_PAGE
+from fastlive.testing.server.waf import Waf, WafHit, WafRules
 from fastlive.testing.server.web import CHALLENGE_ERROR as CHALLENGE_ERROR
 from fastlive.testing.server.webcast import DEFAULT_GIFTS as DEFAULT_GIFTS
 from fastlive.testing.server.webcast import VIDEO_QUALITIES as VIDEO_QUALITIES
@@ -85,5 +88,9 @@ __all__ = [
     "FakeRoom",
     "FakeTikTok",
     "RecordedRequest",
+    "SignPlan",
+    "Waf",
+    "WafHit",
+    "WafRules",
     "WsConnection",
 ]

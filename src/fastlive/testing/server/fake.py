@@ -21,7 +21,8 @@ from fastlive.testing.server.handshake import PUSH_PATH
 from fastlive.testing.server.records import ClientFrame, RecordedRequest, WsConnection
 from fastlive.testing.server.responses import json_response, parse_cookie_header, response
 from fastlive.testing.server.room import FakeRoom, room_by_handle
-from fastlive.testing.server.sign import Issued
+from fastlive.testing.server.sign import Issued, SignPlan
+from fastlive.testing.server.waf import Waf, WafRules, is_web_route
 from fastlive.testing.server.webcast import DEFAULT_GIFTS
 
 if TYPE_CHECKING:
@@ -42,12 +43,19 @@ class FakeTikTok:
         ttwid_rate: the fraction of profile-page GETs that set a ``ttwid`` (the rest
             serve the challenge page); ``ttwid_misses`` first forces that many misses.
         seed: the random source of ``ttwid_rate``.
+        waf: :class:`~fastlive.testing.server.waf.WafRules` to play TikTok's WAF: a budget
+            per client address over the web routes, the SlardarWAF page past it, and a
+            block that lasts and extends on hits (None: no WAF).
+        sign_plan: a :class:`~fastlive.testing.server.sign.SignPlan` for the sign server:
+            ``RateLimit-*`` headers on every fetch, 429 past its limit (None: unlimited).
 
     Attributes:
         ttwid_misses: the next N profile-page GETs miss (may be changed at any time).
         minted: every ``ttwid`` set -> the user agent of the request that got it.
         flagged: ``ttwid`` values answered DEVICE_BLOCKED (refused again on reuse).
         flv: the :class:`~fastlive.testing.flv.FLVServer` of the rooms' video.
+        waf: the :class:`~fastlive.testing.server.waf.Waf` (its ``hits`` and ``blocks``),
+            or None.
     """
 
     def __init__(
@@ -59,8 +67,12 @@ class FakeTikTok:
         ttwid_rate: float = 1.0,
         ttwid_misses: int = 0,
         seed: int = 0,
+        waf: WafRules | None = None,
+        sign_plan: SignPlan | None = None,
     ) -> None:
         self.strict = strict
+        self.waf = Waf(waf) if waf is not None else None
+        self.sign_plan = sign_plan
         self.ttwid_rate = ttwid_rate
         self.ttwid_misses = ttwid_misses
         self.minted: dict[str, str] = {}
@@ -146,7 +158,11 @@ class FakeTikTok:
         return f"ws://127.0.0.1:{self._port}"
 
     def settings(self, **overrides: Any) -> Settings:
-        """fastlive ``Settings`` pointed at this fake (``overrides`` win)."""
+        """fastlive ``Settings`` pointed at this fake (``overrides`` win).
+
+        Without a WAF (``waf=``) nothing limits the web side, so the web budget is off
+        (``web_rate=0``); with one, the default budget applies, as against TikTok.
+        """
         values: dict[str, Any] = {
             "web_url": self.web_url,
             "webcast_url": self.webcast_url,
@@ -155,6 +171,8 @@ class FakeTikTok:
             "http_timeout": 5.0,
             "ws_connect_timeout": 5.0,
         }
+        if self.waf is None:
+            values["web_rate"] = 0.0
         values.update(overrides)
         return Settings(**values)
 
@@ -314,6 +332,11 @@ class FakeTikTok:
                 at=time.time(),
             )
         )
+        if self.waf is not None and not upgrade and is_web_route(path):
+            address = connection.remote_address[0] if connection.remote_address else ""
+            blocked = self.waf.check(str(address), path)
+            if blocked is not None:
+                return blocked
         fault = self._take_http_fault(path)
         if fault is not None:
             return fault

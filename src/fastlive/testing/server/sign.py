@@ -4,8 +4,10 @@ checks later; its faults (rate limits, errors, broken bodies) come from the room
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -19,7 +21,48 @@ if TYPE_CHECKING:
 
     from fastlive.testing.server.fake import FakeTikTok
 
-__all__ = ["Issued", "sign_fetch", "sign_headers"]
+__all__ = ["Issued", "SignPlan", "sign_fetch", "sign_headers"]
+
+
+@dataclasses.dataclass(kw_only=True)
+class SignPlan:
+    """A sign server's plan: ``limit`` fetches per ``window`` seconds, advertised on every
+    answer (``RateLimit-*``, or ``X-RateLimit-*`` with ``x_headers``), 429 past it.
+
+    Attributes:
+        served: fetches let through; refused: fetches answered 429.
+    """
+
+    limit: int = 10
+    window: float = 60.0
+    x_headers: bool = False
+    clock: Callable[[], float] = time.monotonic
+    served: int = 0
+    refused: int = 0
+    _start: float | None = None
+    _used: int = 0
+
+    def take(self) -> tuple[bool, dict[str, str]]:
+        """(allowed, the rate-limit headers of this answer)."""
+        now = self.clock()
+        if self._start is None or now >= self._start + self.window:
+            self._start, self._used = now, 0
+        allowed = self._used < self.limit
+        if allowed:
+            self._used += 1
+            self.served += 1
+        else:
+            self.refused += 1
+        reset = max(0.0, self._start + self.window - now)
+        prefix = "X-RateLimit-" if self.x_headers else "RateLimit-"
+        headers = {
+            f"{prefix}Limit": str(self.limit),
+            f"{prefix}Remaining": str(self.limit - self._used),
+            f"{prefix}Reset": f"{reset:.3f}",
+        }
+        if not allowed:
+            headers["Retry-After"] = f"{reset:.3f}"
+        return allowed, headers
 
 
 class Issued(msgspec.Struct):
@@ -31,7 +74,21 @@ class Issued(msgspec.Struct):
 
 
 def sign_fetch(fake: FakeTikTok, query: dict[str, str], headers: dict[str, str]) -> Response:
-    """``/webcast/fetch``: the first batch and a token for the upgrade, or the next fault."""
+    """``/webcast/fetch``, within the fake's ``sign_plan`` when it has one."""
+    plan = fake.sign_plan
+    if plan is None:
+        return _fetch(fake, query, headers)
+    allowed, limits = plan.take()
+    if not allowed:
+        return json_response(429, {"message": "Too many requests", "limit_label": "plan"}, limits)
+    answer = _fetch(fake, query, headers)
+    for name, value in limits.items():
+        answer.headers[name] = value
+    return answer
+
+
+def _fetch(fake: FakeTikTok, query: dict[str, str], headers: dict[str, str]) -> Response:
+    """The first batch and a token for the upgrade, or the room's next fault."""
     if fake.require_api_key and headers.get("x-api-key") != fake.require_api_key:
         return json_response(401, {"code": 401, "message": "A valid API key is required"})
     room = None
